@@ -1,0 +1,49 @@
+import { expect } from 'chai';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GuestConsole } from './GuestConsole.js';
+
+describe('GuestConsole over a real pty', () => {
+  let dir: string;
+  let console_: GuestConsole;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hil-console-'));
+    console_ = new GuestConsole({ argv: ['/bin/sh'], where: 'local shell', transcriptPath: join(dir, 'console.log'), defaultTimeoutMs: 5000 });
+    console_.open();
+  });
+  afterEach(() => {
+    console_.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs commands and returns their output and exit codes', async () => {
+    const ok = await console_.run('echo hello; echo world');
+    expect(ok.exitCode).to.equal(0);
+    expect(ok.stdout.trim().split('\n')).to.deep.equal(['hello', 'world']);
+    const failed = await console_.run('sh -c "exit 7"');
+    expect(failed.exitCode).to.equal(7);
+    const silent = await console_.run('true');
+    expect(silent.stdout.trim()).to.equal('');
+  });
+
+  it('expect times out showing the pattern and the tail of the output', async () => {
+    console_.write('echo some-output-here\n');
+    await console_.expect('some-output-here');
+    let error: Error | null = null;
+    try {
+      await console_.expect(/never-printed/, 300);
+    } catch (e) {
+      error = e as Error;
+    }
+    expect(error?.message).to.match(/never-printed.*did not appear within 300 ms/);
+    expect(error?.message).to.contain('some-output-here');
+  });
+
+  it('keeps the whole transcript as an artifact and refuses calls after close', async () => {
+    await console_.run('echo transcript-check');
+    expect(readFileSync(join(dir, 'console.log'), 'utf8')).to.contain('transcript-check');
+    console_.close();
+    expect(() => console_.write('x')).to.throw(/write\(\) needs the console open, it is closed/);
+  });
+});
