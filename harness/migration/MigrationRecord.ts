@@ -1,0 +1,78 @@
+import type { OutageReport } from '../measure/ProbeStream.js';
+
+export type Side = 'source' | 'destination';
+
+/** A QMP event as the migration saw it, with QEMU's host timestamp and our receive time. */
+export interface EventRecord {
+  readonly side: Side;
+  readonly name: string;
+  readonly data: Readonly<Record<string, unknown>>;
+  /** QEMU's timestamp on its host's wall clock, ms. */
+  readonly hostTimestampMs: number;
+  /** When the controller received it, controller clock, ms. */
+  readonly receivedAtMs: number;
+}
+
+/** One query-migrate answer from the source, reduced to what plots and assertions use. */
+export interface MigrationSample {
+  readonly atMs: number;
+  readonly status: string;
+  readonly totalTimeMs?: number;
+  readonly expectedDowntimeMs?: number;
+  readonly ramTransferredBytes?: number;
+  readonly ramRemainingBytes?: number;
+  readonly ramTotalBytes?: number;
+  readonly dirtySyncCount?: number;
+  readonly mbps?: number;
+  readonly vfioTransferredBytes?: number;
+}
+
+export interface HookRecord {
+  readonly name: string;
+  readonly phase: string;
+  readonly firedAtMs: number;
+  readonly endedAtMs: number | null;
+  readonly error: string | null;
+}
+
+export type MigrationOutcome = 'completed' | 'failed' | 'cancelled' | 'blocked' | 'timeout';
+
+/** Every figure of design.md §6 that a migration produced; absent when its source gave nothing. */
+export interface Measurements {
+  readonly downtimeMs?: number;
+  readonly pauseWindowMs?: number;
+  readonly guestOutageMs?: number;
+  readonly probeLost?: number;
+  readonly totalTimeMs?: number;
+  readonly setupTimeMs?: number;
+  readonly ramBytes?: number;
+  readonly vfioBytes?: number;
+  readonly dirtySyncCount?: number;
+}
+
+export interface MigrationRecord {
+  readonly id: string;
+  readonly source: { readonly host: string; readonly vm: string };
+  readonly destination: { readonly host: string; readonly vm: string };
+  readonly uri: string;
+  readonly startedAtMs: number;
+  endedAtMs: number;
+  readonly capabilities: Readonly<Record<string, boolean>>;
+  readonly parameters: Readonly<Record<string, number>>;
+  /** query-migrate blocked-reasons read just before `migrate`. */
+  blockedReasons: readonly string[];
+  outcome: MigrationOutcome | null;
+  /** Why it did not complete: error-desc, the QMP error of `migrate`, or the deadline. */
+  reason: string | null;
+  /** The last query-migrate answer of each side, as QEMU gave it. */
+  finalInfo: { source: unknown; destination: unknown };
+  readonly samples: MigrationSample[];
+  readonly events: EventRecord[];
+  readonly hooks: HookRecord[];
+  /** On failure, whether the source was resumed (`cont`) and runs again. */
+  isSourceResumed: boolean | null;
+  /** host clock − controller clock, ms, per side (from preflight). */
+  readonly clockOffsetMs: { readonly source: number; readonly destination: number };
+  probe: OutageReport | null;
+  measurements: Measurements;
+}
