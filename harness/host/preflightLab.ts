@@ -1,0 +1,42 @@
+import type { Environment } from '../config/environment.js';
+import type { LabConfig } from '../config/types.js';
+import { causeChain, errorMessage } from '../errors.js';
+import { HostConnections } from './HostConnections.js';
+import { preflightHost, type HostPreflight } from './preflightHost.js';
+
+export interface LabPreflight {
+  readonly lab: string;
+  readonly file: string;
+  readonly hosts: readonly HostPreflight[];
+  /** Every host reachable and every check passed. */
+  readonly isReady: boolean;
+  readonly durationMs: number;
+}
+
+/** Preflight of the named hosts (default: all), in parallel, over the given connections. */
+export async function preflightLab(lab: LabConfig, connections: HostConnections, hostNames = Object.keys(lab.hosts)): Promise<LabPreflight> {
+  const startedAt = Date.now();
+  const hosts = await Promise.all(
+    hostNames.map(async (name): Promise<HostPreflight> => {
+      const host = lab.hosts[name]!;
+      const hostStartedAt = Date.now();
+      try {
+        const transport = await connections.open(host);
+        return await preflightHost(lab, host, transport);
+      } catch (error) {
+        return {
+          host: name, where: connections.transportFor(host).where, isReachable: false, facts: null, capabilities: [],
+          checks: [{ name: 'reachable', isOk: false, detail: errorMessage(error) }], error: causeChain(error),
+          durationMs: Date.now() - hostStartedAt,
+        };
+      }
+    }),
+  );
+  return {
+    lab: lab.name, file: lab.file, hosts,
+    isReady: hosts.every((h) => h.isReachable && h.checks.every((c) => c.isOk)),
+    durationMs: Date.now() - startedAt,
+  };
+}
+
+export type { Environment };
