@@ -2,11 +2,20 @@ import { join } from 'node:path';
 import type { HostSpec, LabConfig } from '../config/types.js';
 import { projectRoot } from './projectRoot.js';
 
+export interface LabFixtureOptions {
+  /** Namespace/interface prefix; lab tests use their own so they never touch a lab in use. */
+  readonly prefix?: string;
+  /** First three octets of the lab subnet (/24). */
+  readonly subnet?: string;
+}
+
 /**
  * The default lab.yaml's virtual lab as a LabConfig, with paths resolved under `stateDir`, for
  * tests of the virtual lab that must not depend on the config loader. Keep in step with lab.yaml.
  */
-export function virtualLabConfigFixture(stateDir: string = join(projectRoot(), '.lab')): LabConfig {
+export function virtualLabConfigFixture(stateDir: string = join(projectRoot(), '.lab'), options: LabFixtureOptions = {}): LabConfig {
+  const prefix = options.prefix ?? 'hil';
+  const subnet = options.subnet ?? '10.231.0';
   const host = (name: string, address: string): HostSpec => ({
     name,
     address,
@@ -19,7 +28,7 @@ export function virtualLabConfigFixture(stateDir: string = join(projectRoot(), '
     workDir: join(stateDir, 'hosts', name),
     migrationAddress: address,
     qemu: 'default',
-    nics: [{ kind: 'emulated', name: 'nic0', model: 'virtio-net-pci', tap: 'hil-tap0', mac: '52:54:00:23:10:64' }],
+    nics: [{ kind: 'emulated', name: 'nic0', model: 'virtio-net-pci', tap: `${prefix}-tap0`, mac: '52:54:00:23:10:64' }],
     allowLocalDevices: false,
   });
   return {
@@ -28,7 +37,7 @@ export function virtualLabConfigFixture(stateDir: string = join(projectRoot(), '
     kind: 'virtual',
     stateDir,
     reportsDir: join(projectRoot(), 'reports'),
-    hosts: { 'host-a': host('host-a', '10.231.0.11'), 'host-b': host('host-b', '10.231.0.12') },
+    hosts: { 'host-a': host('host-a', `${subnet}.11`), 'host-b': host('host-b', `${subnet}.12`) },
     pairs: [{ name: 'pair0', source: 'host-a', destination: 'host-b' }],
     qemu: { default: { name: 'default', binary: '/usr/bin/qemu-system-x86_64', minVersion: '7.2' } },
     guests: {
@@ -36,10 +45,10 @@ export function virtualLabConfigFixture(stateDir: string = join(projectRoot(), '
         name: 'default',
         kernel: join(stateDir, 'guest', 'vmlinuz'),
         initrd: join(stateDir, 'guest', 'initrd.img'),
-        append: 'console=ttyS0 panic=-1 hil.ip=10.231.0.100/24 hil.echo=7777',
+        append: `console=ttyS0 panic=-1 hil.ip=${subnet}.100/24 hil.echo=7777`,
         memoryMiB: 256,
         cpus: 1,
-        address: '10.231.0.100',
+        address: `${subnet}.100`,
         echoPort: 7777,
       },
     },
@@ -49,6 +58,6 @@ export function virtualLabConfigFixture(stateDir: string = join(projectRoot(), '
       limits: { downtimeMs: 500, guestOutageMs: 2000 },
       probe: { rateHz: 100 },
     },
-    virtualLab: { prefix: 'hil', controllerAddress: '10.231.0.1/24', guestKernelFlavour: 'cloud', tapsPerHost: 2 },
+    virtualLab: { prefix, controllerAddress: `${subnet}.1/24`, guestKernelFlavour: 'cloud', tapsPerHost: 2 },
   };
 }
