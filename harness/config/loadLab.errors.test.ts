@@ -97,6 +97,10 @@ describe('parseLab errors', () => {
     ]);
   });
 
+  it('calls a path a path when it is not even a string', () => {
+    expectProblems(minimalLab(replaceLine(28, '    kernel: [vmlinuz]')), ['lab.yaml:28:13 guests.default.kernel must be a path, got a list']);
+  });
+
   it('refuses a path that climbs out with ..', () => {
     expectProblems(minimalLab(replaceLine(8, '    knownHosts: keys/../../../etc/ssh/known_hosts')), [
       "lab.yaml:8:17 hosts.host-a.knownHosts must be a path without '..' segments, got \"keys/../../../etc/ssh/known_hosts\"",
@@ -196,6 +200,38 @@ describe('parseLab errors', () => {
   it('reports an alias without an anchor', () => {
     expectProblems(minimalLab(replaceLine(18, '    nics: *nics')), [
       'lab.yaml:18:11 YAML syntax error: alias *nics has no anchor &nics before it',
+    ]);
+  });
+
+  it('refuses a jump host that is not in hosts, or is the host itself', () => {
+    expectProblems(minimalLab(insertAfter(9, '    jump: bastoin'), insertAfter(17, '    jump: host-b')), [
+      'lab.yaml:10:11 hosts.host-a.jump must name a host in hosts (host-a, host-b) or be user@address[:port], got "bastoin"',
+      'lab.yaml:19:11 hosts.host-b.jump cannot be the host itself',
+    ]);
+  });
+
+  it('refuses jump hosts that go round in a loop, once per loop', () => {
+    expectProblems(minimalLab(insertAfter(9, '    jump: host-b'), insertAfter(17, '    jump: host-a')), [
+      'lab.yaml:10:11 hosts.host-a.jump makes a loop: host-a -> host-b -> host-a',
+    ]);
+  });
+
+  it('refuses two NICs of a host with one name, and two pairs with one name', () => {
+    expectProblems(minimalLab(replaceLine(18, '    nics:\n      - name: nic0\n        mdev: { parent: mtty, type: mtty-2, uuid: 83b8f4f2-509f-382f-3c1e-e6bfe0fa1001 }\n      - name: nic0\n        emulated: { model: igb, tap: tap0, mac: "52:54:00:00:00:02" }'), insertAfter(22, '  - { name: p0, source: host-b, destination: host-a }')), [
+      'lab.yaml:21:15 hosts.host-b.nics[1].name "nic0" is already the name of nics[0]',
+      'lab.yaml:27:13 pairs[1].name "p0" is already the name of pairs[0]',
+    ]);
+  });
+
+  it('refuses an initrd or a command line without a kernel', () => {
+    expectProblems(minimalLab(replaceLine(28, '    disk: guest.qcow2\n    initrd: initrd.img')), [
+      'lab.yaml:29:13 guests.default.initrd is only used with kernel; set kernel or remove it',
+    ]);
+  });
+
+  it('refuses a YAML tag it does not know', () => {
+    expectProblems(minimalLab(replaceLine(29, '    memoryMiB: !big 256')), [
+      'lab.yaml:29:16 YAML problem: Unresolved tag: !big',
     ]);
   });
 

@@ -50,7 +50,7 @@ export function parseLab(text: string, file: string): LabConfig {
   try {
     data = doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
-    problems.at({ line: 1, col: 1 }, [], `cannot be read as data: ${errorMessage(error)}`);
+    problems.at({ line: 1, col: 1 }, [], `the lab file cannot be read as data: ${errorMessage(error)}`);
     throw ConfigError.invalid(problems.items);
   }
 
