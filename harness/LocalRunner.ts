@@ -51,6 +51,10 @@ export class LocalRunner implements CommandRunner {
           resolve(result);
         }
       });
+      // A command that exits without reading its stdin closes the pipe first: EPIPE is expected then.
+      child.stdin.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EPIPE') stderr.push(Buffer.from(`stdin: ${error.message}\n`));
+      });
       child.stdin.end(options.stdin ?? '');
     });
   }

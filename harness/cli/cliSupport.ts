@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
 import { loadLab } from '../config/loadLab.js';
 import type { LabConfig } from '../config/types.js';
 
@@ -12,5 +11,6 @@ export interface CliIo {
 /** The lab file named by --lab (default ./lab.yaml), loaded and validated. */
 export function loadLabOption(program: Command): LabConfig {
   const options = program.opts<{ lab: string }>();
-  return loadLab(resolve(options.lab));
+  // As given, so problems read like `lab.yaml:14:7 ...`; the loader resolves it against the cwd.
+  return loadLab(options.lab);
 }
