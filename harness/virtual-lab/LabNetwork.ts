@@ -11,6 +11,7 @@ export interface LinkState {
   readonly kind?: string;
   readonly master?: string;
   readonly isUp: boolean;
+  readonly mac?: string;
   /** IPv4 addresses as "10.231.0.11/24". */
   readonly addresses: readonly string[];
 }
@@ -22,6 +23,8 @@ export interface ExpectedLink {
   readonly name: string;
   readonly kind: 'bridge' | 'veth' | 'tun';
   readonly master?: string;
+  /** Bridges only: the fixed MAC the layout gives them. */
+  readonly mac?: string;
   readonly isPresent: boolean;
   /** Present, up, and enslaved to the expected bridge. */
   readonly isHealthy: boolean;
@@ -39,6 +42,7 @@ interface RawLink {
   ifname: string;
   flags?: string[];
   master?: string;
+  address?: string;
   linkinfo?: { info_kind?: string };
   addr_info?: { family?: string; local?: string; prefixlen?: number }[];
 }
@@ -76,6 +80,7 @@ export class LabNetwork {
         name: link.ifname,
         ...(link.linkinfo?.info_kind === undefined ? {} : { kind: link.linkinfo.info_kind }),
         ...(link.master === undefined ? {} : { master: link.master }),
+        ...(link.address === undefined ? {} : { mac: link.address }),
         isUp: link.flags?.includes('UP') ?? false,
         addresses: (link.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`),
       });
@@ -101,7 +106,7 @@ export class LabNetwork {
       const lo = (await linksOf(ns)).get('lo');
       if (lo?.isUp !== true) steps.push(sh`ip -n ${ns} link set lo up`);
     }
-    this.ensureBridge(steps, sw, layout.switchBridge, swLinks.get(layout.switchBridge));
+    this.ensureBridge(steps, sw, layout.switchBridge, layout.switchBridgeMac, swLinks.get(layout.switchBridge));
 
     const rootLinks = await linksOf('');
     const ctl = rootLinks.get(layout.controllerLink);
@@ -118,7 +123,7 @@ export class LabNetwork {
       const ns = host.namespace;
       const links = await linksOf(ns);
       const bridge = links.get(host.bridge);
-      this.ensureBridge(steps, ns, host.bridge, bridge);
+      this.ensureBridge(steps, ns, host.bridge, host.bridgeMac, bridge);
       const uplink = links.get(host.uplink);
       if (uplink === undefined) {
         if (swLinks.has(host.switchPort)) steps.push(sh`ip -n ${sw} link del ${host.switchPort}`);
@@ -136,11 +141,12 @@ export class LabNetwork {
     return steps;
   }
 
-  private ensureBridge(steps: string[], ns: string, bridge: string, state: LinkState | undefined): void {
+  private ensureBridge(steps: string[], ns: string, bridge: string, mac: string, state: LinkState | undefined): void {
     if (state !== undefined && state.kind !== 'bridge') {
       throw new VirtualLabError('LAB_NETWORK_CONFLICT', `Namespace ${ns} has an interface ${bridge} that is a ${state.kind ?? 'plain device'}, not a bridge: run \`hil lab down\` first`);
     }
     if (state === undefined) steps.push(sh`ip -n ${ns} link add ${bridge} type bridge`);
+    if (state?.mac !== mac) steps.push(sh`ip -n ${ns} link set ${bridge} address ${mac}`);
     if (state?.isUp !== true) steps.push(sh`ip -n ${ns} link set ${bridge} up`);
   }
 
@@ -183,11 +189,11 @@ export class LabNetwork {
     const namespaces = this.namespaces.map((name) => ({ name, isPresent: present.has(name) }));
     const expected: Omit<ExpectedLink, 'isPresent' | 'isHealthy'>[] = [
       { namespace: '', name: layout.controllerLink, kind: 'veth' },
-      { namespace: layout.switchNamespace, name: layout.switchBridge, kind: 'bridge' },
+      { namespace: layout.switchNamespace, name: layout.switchBridge, kind: 'bridge', mac: layout.switchBridgeMac },
       { namespace: layout.switchNamespace, name: layout.controllerPeer, kind: 'veth', master: layout.switchBridge },
       ...layout.hosts.flatMap((h) => [
         { namespace: layout.switchNamespace, name: h.switchPort, kind: 'veth' as const, master: layout.switchBridge },
-        { namespace: h.namespace, name: h.bridge, kind: 'bridge' as const },
+        { namespace: h.namespace, name: h.bridge, kind: 'bridge' as const, mac: h.bridgeMac },
         { namespace: h.namespace, name: h.uplink, kind: 'veth' as const, master: h.bridge },
         ...h.taps.map((tap) => ({ namespace: h.namespace, name: tap, kind: 'tun' as const, master: h.bridge })),
       ]),
@@ -199,7 +205,7 @@ export class LabNetwork {
     const links = expected.map((e): ExpectedLink => {
       const found = byNamespace.get(e.namespace)?.get(e.name);
       // A tap without QEMU behind it has no carrier but is administratively up: UP is what counts.
-      const isHealthy = found !== undefined && found.kind === e.kind && found.isUp && found.master === e.master;
+      const isHealthy = found !== undefined && found.kind === e.kind && found.isUp && found.master === e.master && (e.mac === undefined || found.mac === e.mac);
       return { ...e, isPresent: found !== undefined, isHealthy };
     });
     const strayNamespaces = [...present].filter((ns) => isLabName(layout.prefix, ns) && !this.namespaces.includes(ns));

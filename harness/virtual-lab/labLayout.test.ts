@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { labLayout, MAX_INTERFACE_NAME_CHARS } from './labLayout.js';
+import { bridgeMac, labLayout, MAX_INTERFACE_NAME_CHARS } from './labLayout.js';
 import { virtualLabConfigFixture } from './labConfigFixture.js';
 
 describe('labLayout', () => {
@@ -32,5 +32,12 @@ describe('labLayout', () => {
     const base = virtualLabConfigFixture('/tmp/hil-state');
     const stray = { ...base.hosts['host-a']!, address: '10.9.9.9' };
     expect(() => labLayout({ ...base, hosts: { 'host-a': stray } })).to.throw(/hosts\.host-a\.address.*10\.9\.9\.9/);
+  });
+
+  it('gives each bridge a stable, locally administered unicast MAC of its own', () => {
+    const mac = bridgeMac('hil-host-a', 'hil-br0');
+    expect(mac).to.match(/^02(:[0-9a-f]{2}){5}$/);
+    expect(bridgeMac('hil-host-a', 'hil-br0')).to.equal(mac);
+    expect(bridgeMac('hil-host-b', 'hil-br0')).to.not.equal(mac);
   });
 });

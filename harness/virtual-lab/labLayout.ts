@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { LabConfig } from '../config/types.js';
 import { VirtualLabError } from './VirtualLabError.js';
@@ -15,6 +16,8 @@ export interface HostLayout {
   readonly sshPort: number;
   /** Bridge inside the host namespace holding the uplink and the taps. */
   readonly bridge: string;
+  /** The bridge's fixed MAC (see bridgeMac). */
+  readonly bridgeMac: string;
   /** veth end inside the host namespace. */
   readonly uplink: string;
   /** The other veth end, inside the switch namespace, enslaved to the switch bridge. */
@@ -31,6 +34,7 @@ export interface LabLayout {
   readonly stateDir: string;
   readonly switchNamespace: string;
   readonly switchBridge: string;
+  readonly switchBridgeMac: string;
   /** veth end in the root namespace carrying the controller's address. */
   readonly controllerLink: string;
   /** Its peer inside the switch namespace. */
@@ -68,6 +72,16 @@ function interfaceName(name: string, what: string): string {
     );
   }
   return name;
+}
+
+/**
+ * A bridge takes the lowest MAC of its ports unless one is set: a QEMU tap joining (or a tap
+ * leaving) would change the MAC behind the host's address and strand the controller's ARP entry.
+ * A fixed, locally administered MAC derived from the namespace keeps it stable.
+ */
+export function bridgeMac(namespace: string, bridge: string): string {
+  const bytes = createHash('sha256').update(`${namespace}/${bridge}`).digest().subarray(0, 5);
+  return ['02', ...[...bytes].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 
 /** Derives every name and address of the lab from the lab file. Pure; throws on a bad layout. */
@@ -111,6 +125,7 @@ export function labLayout(config: LabConfig): LabLayout {
       addressCidr: `${host.address}/${prefixLength}`,
       sshPort: host.port,
       bridge: interfaceName(`${prefix}-br0`, `bridge of ${host.name}`),
+      bridgeMac: bridgeMac(`${prefix}-${host.name}`, `${prefix}-br0`),
       uplink: interfaceName(`${prefix}-up0`, `uplink of ${host.name}`),
       // A long host name does not fit an interface name: fall back to the host's index.
       switchPort: interfaceName(longPort.length <= MAX_INTERFACE_NAME_CHARS ? longPort : `${prefix}-port${index}`, `switch port of ${host.name}`),
@@ -125,6 +140,7 @@ export function labLayout(config: LabConfig): LabLayout {
     stateDir: config.stateDir,
     switchNamespace: `${prefix}-sw`,
     switchBridge: interfaceName(`${prefix}-br0`, 'switch bridge'),
+    switchBridgeMac: bridgeMac(`${prefix}-sw`, `${prefix}-br0`),
     controllerLink: interfaceName(`${prefix}-ctl`, 'controller link'),
     controllerPeer: interfaceName(`${prefix}-ctl-sw`, 'controller link peer'),
     controllerAddress,
