@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalRunner, runChecked } from '../LocalRunner.js';
 import { sh } from '../shell.js';
-import { virtualLabConfigFixture } from './labConfigFixture.js';
+import { labYamlConfig } from './labConfigFixture.js';
 import { processArgv } from './processes.js';
 import { SmokeVm } from './SmokeVm.js';
 import { VirtualLab } from './VirtualLab.js';
@@ -24,7 +24,7 @@ interface LabSnapshot {
 describe('VirtualLab (root: namespaces, sshd, QEMU)', function () {
   const runner = new LocalRunner();
   const stateDir = mkdtempSync(join(tmpdir(), 'hil-lab-test-'));
-  const config = virtualLabConfigFixture(stateDir, { prefix: PREFIX, subnet: SUBNET });
+  const config = labYamlConfig({ stateDir, prefix: PREFIX, subnet: SUBNET });
   const log: string[] = [];
   const lab = new VirtualLab(config, runner, (line) => log.push(line));
   let smokeVm: SmokeVm | undefined;

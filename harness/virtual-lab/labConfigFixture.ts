@@ -1,63 +1,33 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HostSpec, LabConfig } from '../config/types.js';
+import { loadLab, parseLab } from '../config/loadLab.js';
+import type { LabConfig } from '../config/types.js';
 import { projectRoot } from './projectRoot.js';
 
-export interface LabFixtureOptions {
-  /** Namespace/interface prefix; lab tests use their own so they never touch a lab in use. */
-  readonly prefix?: string;
-  /** First three octets of the lab subnet (/24). */
-  readonly subnet?: string;
+export interface LabYamlVariant {
+  /** State folder instead of lab.yaml's `.lab` (keys, image, sshd files all move with it). */
+  readonly stateDir: string;
+  /** Namespace/interface prefix instead of `hil`: lab tests never touch a lab someone is using. */
+  readonly prefix: string;
+  /** First three octets of the lab's /24 instead of 10.231.0. */
+  readonly subnet: string;
 }
 
 /**
- * The default lab.yaml's virtual lab as a LabConfig, with paths resolved under `stateDir`, for
- * tests of the virtual lab that must not depend on the config loader. Keep in step with lab.yaml.
+ * The project's lab.yaml through the real loader; with a variant, the same file with its state
+ * folder, prefix and subnet swapped, so tests build exactly what lab.yaml describes, elsewhere.
  */
-export function virtualLabConfigFixture(stateDir: string = join(projectRoot(), '.lab'), options: LabFixtureOptions = {}): LabConfig {
-  const prefix = options.prefix ?? 'hil';
-  const subnet = options.subnet ?? '10.231.0';
-  const host = (name: string, address: string): HostSpec => ({
-    name,
-    address,
-    port: 22,
-    user: 'root',
-    identityFile: join(stateDir, 'ssh', 'id_ed25519'),
-    agent: false,
-    knownHosts: join(stateDir, 'ssh', 'known_hosts'),
-    trustOnFirstUse: false,
-    workDir: join(stateDir, 'hosts', name),
-    migrationAddress: address,
-    qemu: 'default',
-    nics: [{ kind: 'emulated', name: 'nic0', model: 'virtio-net-pci', tap: `${prefix}-tap0`, mac: '52:54:00:23:10:64' }],
-    allowLocalDevices: false,
-  });
-  return {
-    file: join(projectRoot(), 'lab.yaml'),
-    name: 'virtual',
-    kind: 'virtual',
-    stateDir,
-    reportsDir: join(projectRoot(), 'reports'),
-    hosts: { 'host-a': host('host-a', `${subnet}.11`), 'host-b': host('host-b', `${subnet}.12`) },
-    pairs: [{ name: 'pair0', source: 'host-a', destination: 'host-b' }],
-    qemu: { default: { name: 'default', binary: '/usr/bin/qemu-system-x86_64', minVersion: '7.2' } },
-    guests: {
-      default: {
-        name: 'default',
-        kernel: join(stateDir, 'guest', 'vmlinuz'),
-        initrd: join(stateDir, 'guest', 'initrd.img'),
-        append: `console=ttyS0 panic=-1 hil.ip=${subnet}.100/24 hil.echo=7777`,
-        memoryMiB: 256,
-        cpus: 1,
-        address: `${subnet}.100`,
-        echoPort: 7777,
-      },
-    },
-    defaults: {
-      timeouts: { sshConnectMs: 10000, commandMs: 60000, bootMs: 90000, migrationMs: 120000 },
-      migration: { downtimeLimitMs: 300, maxBandwidthBytesPerSec: 1073741824, port: 4446 },
-      limits: { downtimeMs: 500, guestOutageMs: 2000 },
-      probe: { rateHz: 100 },
-    },
-    virtualLab: { prefix, controllerAddress: `${subnet}.1/24`, guestKernelFlavour: 'cloud', tapsPerHost: 2 },
+export function labYamlConfig(variant?: LabYamlVariant): LabConfig {
+  const file = join(projectRoot(), 'lab.yaml');
+  if (variant === undefined) return loadLab(file);
+  let text = readFileSync(file, 'utf8');
+  const swap = (pattern: RegExp, replacement: string): void => {
+    if (!pattern.test(text)) throw new Error(`lab.yaml no longer matches ${pattern}: update labConfigFixture.ts`);
+    text = text.replace(pattern, replacement);
   };
+  swap(/^(\s*prefix:\s*)hil\b/m, `$1${variant.prefix}`);
+  swap(/\bhil-tap/g, `${variant.prefix}-tap`);
+  swap(/\b10\.231\.0\./g, `${variant.subnet}.`);
+  swap(/(?<![\w/])\.lab(?=[/\s])/g, variant.stateDir);
+  return parseLab(text, file);
 }

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { bridgeMac, labLayout, MAX_INTERFACE_NAME_CHARS } from './labLayout.js';
-import { virtualLabConfigFixture } from './labConfigFixture.js';
+import { labYamlConfig } from './labConfigFixture.js';
 
 describe('labLayout', () => {
   it('derives namespaces, links and addresses from the lab file', () => {
-    const layout = labLayout(virtualLabConfigFixture('/tmp/hil-state'));
+    const layout = labLayout(labYamlConfig({ stateDir: '/tmp/hil-state', prefix: 'hil', subnet: '10.231.0' }));
     expect(layout.switchNamespace).to.equal('hil-sw');
     expect(layout.controllerLink).to.equal('hil-ctl');
     expect(layout.prefixLength).to.equal(24);
@@ -15,7 +15,7 @@ describe('labLayout', () => {
   });
 
   it('keeps every interface name within the kernel limit, falling back to an index for long host names', () => {
-    const base = virtualLabConfigFixture('/tmp/hil-state');
+    const base = labYamlConfig();
     const longHost = { ...base.hosts['host-a']!, name: 'a-very-long-host-name' };
     const layout = labLayout({ ...base, hosts: { [longHost.name]: longHost } });
     expect(layout.hosts[0]!.switchPort).to.equal('hil-port0');
@@ -24,12 +24,12 @@ describe('labLayout', () => {
   });
 
   it('refuses a prefix that makes interface names too long, naming the fix', () => {
-    const base = virtualLabConfigFixture('/tmp/hil-state');
+    const base = labYamlConfig();
     expect(() => labLayout({ ...base, virtualLab: { ...base.virtualLab!, prefix: 'much-too-long' } })).to.throw(/at most|1-15 characters.*virtualLab.prefix/);
   });
 
   it('refuses a host address outside the controller subnet', () => {
-    const base = virtualLabConfigFixture('/tmp/hil-state');
+    const base = labYamlConfig();
     const stray = { ...base.hosts['host-a']!, address: '10.9.9.9' };
     expect(() => labLayout({ ...base, hosts: { 'host-a': stray } })).to.throw(/hosts\.host-a\.address.*10\.9\.9\.9/);
   });
