@@ -3,7 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { runChecked } from '../LocalRunner.js';
 import type { CommandRunner } from '../runner.js';
 import { sh } from '../shell.js';
-import { collectGuestImageInputs, hashInputs, REQUIRED_GUEST_MODULES, type GuestImageInputs, type KernelFlavour } from './guestImageInputs.js';
+import { collectGuestImageInputs, hashInputs, REQUIRED_GUEST_MODULES, resolveKernel, type GuestImageInputs, type KernelFlavour, type ResolvedKernel } from './guestImageInputs.js';
 import { parseModulesBuiltin, parseModulesDep, selectModules, type ModuleSelection } from './kernelModules.js';
 import { projectRoot } from './projectRoot.js';
 import { VirtualLabError, type LabLog } from './VirtualLabError.js';
@@ -23,6 +23,8 @@ export interface GuestImageBuilderOptions {
 export interface GuestImageManifest {
   readonly hash: string;
   readonly inputs: GuestImageInputs;
+  /** How the kernel package was resolved; reused while apt's state is unchanged. */
+  readonly resolvedKernel: ResolvedKernel;
   readonly kernelRelease: string;
   readonly modulesLoaded: readonly string[];
   readonly modulesBuiltIn: readonly string[];
@@ -65,16 +67,23 @@ export class GuestImageBuilder {
 
   async ensure(): Promise<GuestImageResult> {
     const startedAt = Date.now();
-    const inputs = await collectGuestImageInputs(this.runner, this.options.flavour, this.sourceDir, this.log);
-    const hash = hashInputs(inputs);
     const existing = this.current();
-    if (existing?.hash === hash) return { manifest: existing, isRebuilt: false, durationMs: Date.now() - startedAt };
+    const kernel = await resolveKernel(this.runner, this.options.flavour, this.log, existing?.resolvedKernel);
+    const inputs = await collectGuestImageInputs(this.runner, kernel, this.sourceDir);
+    const hash = hashInputs(inputs);
+    if (existing?.hash === hash) {
+      if (existing.resolvedKernel?.aptStamp === kernel.aptStamp) return { manifest: existing, isRebuilt: false, durationMs: Date.now() - startedAt };
+      // Same image, newer apt state: record it so the next run can skip apt-cache again.
+      const refreshed: GuestImageManifest = { ...existing, resolvedKernel: kernel };
+      writeFileSync(this.manifestPath, `${JSON.stringify(refreshed, null, 2)}\n`);
+      return { manifest: refreshed, isRebuilt: false, durationMs: Date.now() - startedAt };
+    }
     this.log(existing === undefined ? 'building the guest image' : 'guest image inputs changed: rebuilding the guest image');
-    const manifest = await this.build(inputs, hash, startedAt);
+    const manifest = await this.build(inputs, kernel, hash, startedAt);
     return { manifest, isRebuilt: true, durationMs: Date.now() - startedAt };
   }
 
-  private async build(inputs: GuestImageInputs, hash: string, startedAt: number): Promise<GuestImageManifest> {
+  private async build(inputs: GuestImageInputs, resolvedKernel: ResolvedKernel, hash: string, startedAt: number): Promise<GuestImageManifest> {
     const { workDir, kernelPath, initrdPath } = this.options;
     const debDir = join(workDir, 'debs');
     const tree = join(workDir, 'kernel-tree');
@@ -125,6 +134,7 @@ export class GuestImageBuilder {
     const manifest: GuestImageManifest = {
       hash,
       inputs,
+      resolvedKernel,
       kernelRelease,
       modulesLoaded: selection.loadOrder,
       modulesBuiltIn: selection.builtIn,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage } from '../errors.js';
 import { runChecked } from '../LocalRunner.js';
@@ -92,16 +92,51 @@ async function resolveKernelPackage(runner: CommandRunner, flavour: KernelFlavou
   return retried;
 }
 
-export async function collectGuestImageInputs(runner: CommandRunner, flavour: KernelFlavour, sourceDir: string, log: LabLog): Promise<GuestImageInputs> {
-  const [kernel, tools] = await Promise.all([
-    resolveKernelPackage(runner, flavour, log),
-    runChecked(runner, `dpkg-query -W -f='\${Version}\\n' busybox-static libc6-dev && gcc -dumpfullversion`),
-  ]);
+const APT_STATE_DIRS = ['/var/lib/apt/lists', '/etc/apt/sources.list.d', '/etc/apt/preferences.d'];
+const APT_STATE_FILES = ['/etc/apt/sources.list', '/etc/apt/preferences'];
+
+/**
+ * Changes whenever apt's idea of the candidate kernel can change (package lists, sources, pins).
+ * Asking apt-cache costs ~0.5 s: while this stamp holds, the last answer is reused.
+ */
+export function aptStateStamp(): string {
+  const hash = createHash('sha256');
+  const add = (path: string): void => {
+    if (!existsSync(path)) return;
+    const stat = statSync(path);
+    hash.update(`${path}\0${stat.size}\0${stat.mtimeMs}\n`);
+  };
+  for (const dir of APT_STATE_DIRS) {
+    if (existsSync(dir)) for (const name of readdirSync(dir).sort()) add(join(dir, name));
+  }
+  APT_STATE_FILES.forEach(add);
+  return hash.digest('hex');
+}
+
+/** The kernel package resolved earlier, with the apt state it was resolved under. */
+export interface ResolvedKernel {
+  readonly aptStamp: string;
+  readonly flavour: KernelFlavour;
+  readonly kernelPackage: string;
+  readonly kernelVersion: string;
+}
+
+export async function resolveKernel(runner: CommandRunner, flavour: KernelFlavour, log: LabLog, previous?: ResolvedKernel): Promise<ResolvedKernel> {
+  const aptStamp = aptStateStamp();
+  if (previous !== undefined && previous.aptStamp === aptStamp && previous.flavour === flavour) return previous;
+  const resolved = await resolveKernelPackage(runner, flavour, log);
+  // apt-get update inside resolveKernelPackage moves the stamp: take it afresh.
+  return { aptStamp: aptStateStamp(), flavour, ...resolved };
+}
+
+export async function collectGuestImageInputs(runner: CommandRunner, kernel: ResolvedKernel, sourceDir: string): Promise<GuestImageInputs> {
+  const tools = await runChecked(runner, `dpkg-query -W -f='\${Version}\\n' busybox-static libc6-dev && gcc -dumpfullversion`);
   const [busyboxVersion = '', libcVersion = '', gccVersion = ''] = tools.stdout.trim().split('\n');
   return {
     layoutVersion: GUEST_IMAGE_LAYOUT_VERSION,
-    flavour,
-    ...kernel,
+    flavour: kernel.flavour,
+    kernelPackage: kernel.kernelPackage,
+    kernelVersion: kernel.kernelVersion,
     busyboxVersion,
     libcVersion,
     gccVersion,
