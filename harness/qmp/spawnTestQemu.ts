@@ -22,11 +22,12 @@ export const TEST_QEMU_BINARY = '/usr/bin/qemu-system-x86_64';
 
 /**
  * Starts QEMU with `args` (or a paused `-machine none` VM). `args(qmpSocket, dir)` lets a caller
- * place its own files in the temporary folder; it must open QMP on `qmpSocket`.
+ * place its own files in the temporary folder; it must open QMP on `qmpSocket`. `prefix` runs
+ * QEMU through a command that execs it (e.g. `unshare --net --`), so the child is still QEMU.
  */
 export async function spawnTestQemu(
   args?: (qmpSocket: string, dir: string) => readonly string[],
-  options: { readonly timeoutMs?: number } = {},
+  options: { readonly timeoutMs?: number; readonly prefix?: readonly string[] } = {},
 ): Promise<TestQemu> {
   const dir = mkdtempSync(join(tmpdir(), 'hil-qmp-'));
   const qmpSocket = join(dir, 'qmp.sock');
@@ -34,7 +35,8 @@ export async function spawnTestQemu(
     '-S', '-nodefaults', '-no-user-config', '-display', 'none', '-machine', 'none', '-accel', 'tcg',
     '-qmp', `unix:${qmpSocket},server=on,wait=off`,
   ];
-  const child = spawn(TEST_QEMU_BINARY, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const [program, ...programArgs] = [...(options.prefix ?? []), TEST_QEMU_BINARY, ...argv];
+  const child = spawn(program!, programArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
   const chunks: string[] = [];
   child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk.toString('utf8')));
   child.stderr?.on('data', (chunk: Buffer) => chunks.push(chunk.toString('utf8')));
