@@ -7,6 +7,7 @@ import { sh } from '../shell.js';
 import { hostKeyPath } from './labKeys.js';
 import type { HostLayout } from './labLayout.js';
 import { processArgv, readPidFile, stopProcesses } from './processes.js';
+import { VirtualLabError } from './VirtualLabError.js';
 import { waitFor } from './waitFor.js';
 
 export const SSHD_BINARY = '/usr/sbin/sshd';
@@ -63,6 +64,7 @@ export class HostSshd {
     const q = (path: string): string => `"${path}"`;
     return [
       `# Written by vfio-hil (harness/virtual-lab) for ${this.host.hostName}; \`hil lab up\` rewrites it.`,
+      `# Started in namespace ${this.host.namespace} with ${this.host.homeDir} mounted over ${this.host.user}'s home.`,
       `ListenAddress ${this.host.address}:${this.host.sshPort}`,
       `HostKey ${q(hostKeyPath(this.host))}`,
       `PidFile ${q(this.pidFile)}`,
@@ -110,9 +112,25 @@ export class HostSshd {
     // Privilege separation directory: sshd refuses to start without it.
     mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
     await runChecked(this.runner, sh`${SSHD_BINARY} -t -f ${this.configFile}`);
-    await runChecked(this.runner, sh`ip netns exec ${this.host.namespace} ${SSHD_BINARY} -f ${this.configFile} -E ${this.logFile}`);
+    const home = await this.loginHome();
+    mkdirSync(this.host.homeDir, { recursive: true, mode: 0o700 });
+    // The controller's own dotfiles (a pyenv or conda hook in root's .bashrc) would run in every
+    // SSH session and can hang it: each host gets a home of its own, as a real host has. The bind
+    // mount lives in the mount namespace `ip netns exec` makes (a slave of /), so it never shows
+    // on the controller and dies with the sshd.
+    const start = sh`mount --bind ${this.host.homeDir} ${home} && exec ${SSHD_BINARY} -f ${this.configFile} -E ${this.logFile}`;
+    await runChecked(this.runner, sh`ip netns exec ${this.host.namespace} /bin/sh -c ${start}`);
     await this.waitUntilAnswering(timeoutMs);
     return true;
+  }
+
+  private async loginHome(): Promise<string> {
+    const entry = (await this.runner.run(sh`getent passwd ${this.host.user}`)).stdout.trim();
+    const home = entry.split(':')[5];
+    if (home === undefined || home === '' || home === '/') {
+      throw new VirtualLabError('LAB_USER_UNKNOWN', `hosts.${this.host.hostName}.user "${this.host.user}" has no usable home on the controller (getent passwd: "${entry}")`);
+    }
+    return home;
   }
 
   async waitUntilAnswering(timeoutMs: number): Promise<string> {

@@ -77,15 +77,17 @@ describe('VirtualLab (root: namespaces, sshd, QEMU)', function () {
     expect(status.guestImages[0]?.isPresent).to.equal(true);
     expect(status.qemu.version).to.match(/^\d+\.\d+/);
 
-    // Key, known_hosts and sshd together: a strict ssh login lands in the host's namespace.
+    // Key, known_hosts and sshd together: a strict ssh login lands in the host's namespace, in
+    // the host's own home rather than the controller's.
     for (const host of lab.layout.hosts) {
       const spec = config.hosts[host.hostName]!;
       const login = await runChecked(
         runner,
-        sh`ssh -i ${spec.identityFile!} -o UserKnownHostsFile=${spec.knownHosts!} -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=5 ${`root@${host.address}`} ${'stat -L -c %i /proc/self/ns/net'}`,
+        sh`ssh -i ${spec.identityFile!} -o UserKnownHostsFile=${spec.knownHosts!} -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=5 ${`root@${host.address}`} ${'stat -L -c %i /proc/self/ns/net ~'}`,
       );
-      const expected = statSync(`/run/netns/${host.namespace}`).ino;
-      expect(Number(login.stdout.trim())).to.equal(expected, `ssh to ${host.address} should run in namespace ${host.namespace}`);
+      const [netnsInode, homeInode] = login.stdout.trim().split('\n').map(Number);
+      expect(netnsInode).to.equal(statSync(`/run/netns/${host.namespace}`).ino, `ssh to ${host.address} should run in namespace ${host.namespace}`);
+      expect(homeInode).to.equal(statSync(host.homeDir).ino, `ssh to ${host.address} should have ${host.homeDir} as its home`);
     }
   });
 

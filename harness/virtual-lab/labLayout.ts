@@ -26,6 +26,9 @@ export interface HostLayout {
   readonly workDir: string;
   /** sshd's config, host key, pid file and log for this host. */
   readonly sshdDir: string;
+  /** Mounted over the login user's home in this host's sshd (see HostSshd). */
+  readonly homeDir: string;
+  readonly user: string;
 }
 
 /** Everything the virtual lab creates, by name: `up` makes exactly this, `down` removes it. */
@@ -132,6 +135,8 @@ export function labLayout(config: LabConfig): LabLayout {
       taps: [...tapNames].map((tap) => interfaceName(tap, `tap of ${host.name}`)),
       workDir: host.workDir,
       sshdDir: join(sshdRoot, host.name),
+      homeDir: join(config.stateDir, 'home', host.name),
+      user: host.user,
     };
   });
 
