@@ -4,7 +4,7 @@ import { computeMeasurements } from '../measure/computeMeasurements.js';
 import type { ProbeStream } from '../measure/ProbeStream.js';
 import type { MigrationRecord, MigrationSample, Side } from './MigrationRecord.js';
 import { describePhase, isHookDue, type PhaseHook } from './PhaseHook.js';
-import type { QmpEventMessage, QmpPeer } from './QmpPeer.js';
+import type { QmpPeer } from './QmpPeer.js';
 import { FINAL_STATUSES, sampleMigration } from './sampleMigration.js';
 
 export interface MigrationEnd {
@@ -46,7 +46,8 @@ const MIGRATION_EVENTS = new Set(['MIGRATION', 'MIGRATION_PASS', 'STOP', 'RESUME
  */
 export class Migration {
   readonly record: MigrationRecord;
-  private readonly unsubscribe: (() => void)[] = [];
+  /** Per side, the seq of the next event not yet copied into the record. */
+  private readonly nextEventSeq: Record<Side, number>;
   private readonly running: Promise<void>[] = [];
 
   constructor(private readonly source: MigrationEnd, private readonly destination: MigrationEnd, private readonly options: MigrationOptions) {
@@ -66,28 +67,29 @@ export class Migration {
       clockOffsetMs: { source: source.clockOffsetMs, destination: destination.clockOffsetMs },
       probe: null, measurements: {},
     };
+    this.nextEventSeq = { source: source.qmp.eventCursor, destination: destination.qmp.eventCursor };
   }
 
   async run(): Promise<MigrationRecord> {
-    this.listen('source', this.source.qmp);
-    this.listen('destination', this.destination.qmp);
-    try {
-      await this.prepare();
-      const isStarted = await this.start();
-      if (isStarted) await this.follow();
-      await Promise.all(this.running);
-      await this.finish();
-    } finally {
-      for (const off of this.unsubscribe) off();
-    }
+    await this.prepare();
+    const isStarted = await this.start();
+    if (isStarted) await this.follow();
+    await Promise.all(this.running);
+    await this.finish();
     return this.record;
   }
 
-  private listen(side: Side, qmp: QmpPeer): void {
-    this.unsubscribe.push(qmp.onEvent((event: QmpEventMessage) => {
-      if (!MIGRATION_EVENTS.has(event.event)) return;
-      this.record.events.push({ side, name: event.event, data: event.data, hostTimestampMs: event.timestampMs, receivedAtMs: event.receivedAtMs });
-    }));
+  /** Copies the migration-related events each side received since the last call into the record. */
+  private collectEvents(): void {
+    for (const side of ['source', 'destination'] as const) {
+      const qmp = side === 'source' ? this.source.qmp : this.destination.qmp;
+      for (const event of qmp.history) {
+        if (event.seq < this.nextEventSeq[side]) continue;
+        this.nextEventSeq[side] = event.seq + 1;
+        if (!MIGRATION_EVENTS.has(event.name)) continue;
+        this.record.events.push({ side, name: event.name, data: event.data, hostTimestampMs: event.timestampMs, receivedAtMs: event.receivedAtMs });
+      }
+    }
   }
 
   private async prepare(): Promise<void> {
@@ -134,6 +136,7 @@ export class Migration {
       const info = await this.source.qmp.execute<Record<string, unknown>>('query-migrate');
       const sample = sampleMigration(info, controllerNowMs());
       this.record.samples.push(sample);
+      this.collectEvents();
       if (sample.status === 'active' && activeSinceMs === null) activeSinceMs = sample.atMs;
       const passesSeen = this.record.events.filter((e) => e.side === 'source' && e.name === 'MIGRATION_PASS').length;
       for (const hook of pending.filter((h) => isHookDue(h.at, sample, { passesSeen, activeSinceMs }))) {
@@ -202,6 +205,7 @@ export class Migration {
     }
     this.record.finalInfo.destination = await this.destination.qmp.execute('query-migrate').catch((error: unknown) => ({ error: errorMessage(error) }));
     this.record.endedAtMs = controllerNowMs();
+    this.collectEvents();
     if (this.options.probe !== undefined) this.record.probe = this.options.probe.outage(this.record.startedAtMs, this.record.endedAtMs);
     this.record.measurements = computeMeasurements(this.record);
   }

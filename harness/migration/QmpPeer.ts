@@ -1,15 +1,10 @@
-/** What the migration needs of a VM's QMP connection; the QMP client provides it. */
-export interface QmpEventMessage {
-  readonly event: string;
-  readonly data: Readonly<Record<string, unknown>>;
-  /** QEMU's host wall-clock timestamp, ms. */
-  readonly timestampMs: number;
-  /** Controller clock when received, ms. */
-  readonly receivedAtMs: number;
-}
+import type { QmpEvent } from '../qmp/QmpEvent.js';
 
+/** What the migration needs of a VM's QMP connection: QmpClient is one, a test double can be too. */
 export interface QmpPeer {
   execute<T = unknown>(command: string, args?: Readonly<Record<string, unknown>>, options?: { readonly timeoutMs?: number }): Promise<T>;
-  /** Every event from now on; returns the unsubscribe function. */
-  onEvent(listener: (event: QmpEventMessage) => void): () => void;
+  /** seq of the next event to arrive. */
+  readonly eventCursor: number;
+  /** The bounded event history, oldest first. */
+  readonly history: readonly QmpEvent[];
 }
