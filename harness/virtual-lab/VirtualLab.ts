@@ -1,6 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { GuestImageSpec, LabConfig } from '../config/types.js';
+import { errorMessage } from '../errors.js';
 import type { CommandRunner } from '../runner.js';
 import { sh } from '../shell.js';
 import { TeardownStack } from '../teardown.js';
@@ -115,7 +116,12 @@ export class VirtualLab {
     const packages = await ensureHostPackages(this.runner, this.log, { isRoot: this.isRoot });
     this.requireRoot('up');
     mkdirSync(this.layout.stateDir, { recursive: true });
-    const images = Promise.all(this.imageBuilders().map((b) => b.ensure()));
+    // One after the other: builders share the scratch folder and the .deb cache.
+    const images = (async () => {
+      const results: GuestImageResult[] = [];
+      for (const builder of this.imageBuilders()) results.push(await builder.ensure());
+      return results;
+    })();
     const hosts = (async () => {
       const steps = await this.network.up();
       await ensureLabKeys(this.config, this.layout, this.runner);
@@ -126,6 +132,11 @@ export class VirtualLab {
     })();
     // Both settle before anything is reported: a failed image build must not hide a network error.
     const [imageOutcome, hostOutcome] = await Promise.allSettled([images, hosts]);
+    if (hostOutcome.status === 'rejected' && imageOutcome.status === 'rejected') {
+      throw new VirtualLabError('LAB_UP_FAILED', `hil lab up failed twice over:\n  hosts: ${errorMessage(hostOutcome.reason)}\n  guest image: ${errorMessage(imageOutcome.reason)}`, {
+        cause: hostOutcome.reason,
+      });
+    }
     if (hostOutcome.status === 'rejected') throw hostOutcome.reason;
     if (imageOutcome.status === 'rejected') throw imageOutcome.reason;
     const result: LabUpResult = { durationMs: Date.now() - startedAt, packages, guestImages: imageOutcome.value, ...hostOutcome.value };
