@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Duplex } from 'node:stream';
 import { QmpDisconnectedError, QmpHistoryGapError, QmpProtocolError, QmpTimeoutError } from './errors.js';
 import { QmpClient } from './QmpClient.js';
 
@@ -219,5 +220,18 @@ describe('QmpClient against a scripted peer (protocol edge cases)', function () 
     expect(error).to.be.instanceOf(QmpDisconnectedError);
     expect(reported.map((e) => e.data['problem'])).to.deep.equal(['the connection ended in the middle of a line']);
     expect(client.state).to.equal('closed');
+  });
+});
+
+describe('QmpClient on a stream that fails before open()', function () {
+  it('does not crash on the early error and fails open() with it', async function () {
+    const stream = new Duplex({ read() {}, write(_chunk, _encoding, callback) { callback(); } });
+    const client = new QmpClient(stream, { where: 'early-error peer' });
+    stream.destroy(new Error('connection reset by peer'));
+    await new Promise((resolve) => setImmediate(resolve));
+    let error: unknown;
+    await client.open({ timeoutMs: 500 }).catch((e: unknown) => (error = e));
+    expect(error).to.be.instanceOf(QmpDisconnectedError);
+    expect((error as Error).message).to.contain('connection reset by peer').and.to.contain('the QMP greeting');
   });
 });

@@ -75,6 +75,9 @@ export class QmpClient {
     this.where = options.where ?? 'QMP peer';
     this.historySize = options.historySize ?? 1000;
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
+    // From the start and for the stream's whole life: an 'error' with no listener would crash the
+    // process; once the client is closed, onEnd ignores it.
+    this.stream.on('error', (error: Error) => this.onEnd(`stream error: ${error.message}`, error));
   }
 
   get state(): QmpClientState {
@@ -107,6 +110,9 @@ export class QmpClient {
 
   /** Reads the greeting, then negotiates capabilities (none enabled). Closes the client if it fails. */
   async open(options: { readonly timeoutMs?: number } = {}): Promise<QmpGreeting> {
+    if (this.stateValue === 'closed' && this.greetingValue === undefined && this.endReason !== '') {
+      throw new QmpDisconnectedError(this.where, this.endReason, 'the QMP greeting');
+    }
     if (this.stateValue !== 'new') throw new QmpStateError(this.where, 'open', this.stateValue, 'new');
     this.stateValue = 'opening';
     const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
@@ -114,8 +120,6 @@ export class QmpClient {
     this.stream.on('data', (chunk: Buffer | string) => this.onData(chunk));
     this.stream.on('end', () => this.onEnd('the peer closed the connection'));
     this.stream.on('close', () => this.onEnd('the stream closed'));
-    // Kept for the stream's whole life: after the client ended, onEnd ignores it (already closed).
-    this.stream.on('error', (error: Error) => this.onEnd(`stream error: ${error.message}`, error));
     try {
       const greeting = await this.readGreeting(timeoutMs);
       await this.send({ command: 'qmp_capabilities' }, Math.max(1, deadline - Date.now()));
