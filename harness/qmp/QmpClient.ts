@@ -11,9 +11,10 @@ import {
 } from './errors.js';
 import { EventWaiter } from './EventWaiter.js';
 import { LineSplitter } from './LineSplitter.js';
-import { describeEvent, describeMatch, matchesEvent, timestampToMs, type EventMatch, type QmpEvent } from './QmpEvent.js';
+import { describeEvent, describeMatch, matchesEvent, type EventMatch, type QmpEvent } from './QmpEvent.js';
 import { QmpEventListener } from './QmpEventListener.js';
-import { parseGreeting, type QemuVersion, type QmpGreeting } from './QmpGreeting.js';
+import type { QemuVersion, QmpGreeting } from './QmpGreeting.js';
+import { parseQmpMessage, type QmpMessage } from './parseQmpMessage.js';
 
 export type QmpClientState = 'new' | 'opening' | 'open' | 'closed';
 
@@ -224,66 +225,52 @@ export class QmpClient {
   }
 
   private onLine(line: string): void {
-    let message: unknown;
-    try {
-      message = JSON.parse(line);
-    } catch (error) {
-      this.protocolError(`not JSON (${(error as Error).message})`, line);
-      return;
-    }
-    if (message === null || typeof message !== 'object' || Array.isArray(message)) {
-      this.protocolError('not a JSON object', line);
-      return;
-    }
-    const record = message as Record<string, unknown>;
+    const message = parseQmpMessage(line);
     if (this.greetingWait !== undefined) {
       const wait = this.greetingWait;
       this.greetingWait = undefined;
-      const greeting = 'QMP' in record ? parseGreeting(record) : undefined;
-      if (greeting === undefined) {
-        wait.reject(this.protocolError('expected the QMP greeting {"QMP": {"version": ...}} first', line));
+      if (message.kind === 'greeting' && message.greeting !== undefined) {
+        this.greetingValue = message.greeting;
+        wait.resolve(message.greeting);
       } else {
-        this.greetingValue = greeting;
-        wait.resolve(greeting);
+        wait.reject(this.protocolError('expected the QMP greeting {"QMP": {"version": ...}} first', line));
       }
       return;
     }
-    if ('QMP' in record) this.protocolError('a second greeting', line);
-    else if (typeof record['event'] === 'string') this.onEvent(record, record['event']);
-    else if ('return' in record || 'error' in record) this.onReply(record, line);
-    else this.protocolError('neither a reply nor an event', line);
+    switch (message.kind) {
+      case 'invalid':
+        this.protocolError(message.problem, line);
+        return;
+      case 'greeting':
+        this.protocolError('a second greeting', line);
+        return;
+      case 'event':
+        this.onEvent(message.name, message.data, message.timestampMs);
+        return;
+      case 'return':
+      case 'error':
+        this.onReply(message, line);
+    }
   }
 
-  private onReply(record: Record<string, unknown>, line: string): void {
-    const id = record['id'];
+  private onReply(message: Extract<QmpMessage, { kind: 'return' | 'error' }>, line: string): void {
+    const id = message.id;
     const call = typeof id === 'string' ? this.pending.get(id) : undefined;
-    if (call === undefined) {
+    if (typeof id !== 'string' || call === undefined) {
       // A reply after our timeout already failed the call: expected, not a protocol error.
       if (typeof id === 'string' && this.timedOutIds.delete(id)) return;
       // QEMU answers input it cannot parse with an error that has no id (JSON parse error).
       this.protocolError(id === undefined ? 'a reply without an id' : `a reply for unknown id ${JSON.stringify(id)}`, line);
       return;
     }
-    this.pending.delete(id as string);
+    this.pending.delete(id);
     clearTimeout(call.timer);
-    const error = record['error'];
-    if (error !== undefined) {
-      const { class: errorClass, desc } = (error ?? {}) as { class?: unknown; desc?: unknown };
-      call.reject(new QmpCommandError(this.where, call.sent, String(errorClass ?? 'UnknownError'), String(desc ?? JSON.stringify(error))));
-    } else {
-      call.resolve(record['return']);
-    }
+    if (message.kind === 'error') call.reject(new QmpCommandError(this.where, call.sent, message.errorClass, message.desc));
+    else call.resolve(message.value);
   }
 
-  private onEvent(record: Record<string, unknown>, name: string): void {
-    const data = record['data'];
-    const event: QmpEvent = {
-      seq: this.nextSeq++,
-      name,
-      data: data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>) : {},
-      timestampMs: timestampToMs(record['timestamp']),
-      receivedAtMs: Date.now(),
-    };
+  private onEvent(name: string, data: Readonly<Record<string, unknown>>, timestampMs: number): void {
+    const event: QmpEvent = { seq: this.nextSeq++, name, data, timestampMs, receivedAtMs: Date.now() };
     this.historyList.push(event);
     if (this.historyList.length > this.historySize) this.historyList.shift();
     for (const listener of this.listeners) listener.deliver(event);
