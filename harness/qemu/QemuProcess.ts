@@ -102,7 +102,7 @@ export class QemuProcess {
     const deadline = Date.now() + timeoutMs;
     try {
       await runChecked(this.deps.runner, this.launchCommand(), { timeoutMs });
-      this.pidValue = await this.waitForQmpSocket(timeoutMs);
+      this.pidValue = await this.waitForQmpSocket(Math.max(1000, deadline - Date.now()));
       this.qmpClient = await this.openQmp(Math.max(1000, deadline - Date.now()));
       this.stateValue = 'running';
     } catch (error) {
