@@ -4,7 +4,8 @@ import { LocalRunner } from '../LocalRunner.js';
 import type { HostSpec } from '../config/types.js';
 import { deriveCapabilities } from './capabilities.js';
 import { factsScript } from './factsScript.js';
-import { measureClockOffset } from './measureClockOffset.js';
+import { spawn } from 'node:child_process';
+import { CLOCK_LOOP_COMMAND, execClockReader, measureClockOffset, streamingClockReader } from './measureClockOffset.js';
 import { compareVersions, parseFacts } from './parseFacts.js';
 
 const host: HostSpec = {
@@ -56,8 +57,13 @@ describe('preflight facts', () => {
   });
 
   it('measures the clock offset of a host sharing our clock as near zero', async () => {
-    const clock = await measureClockOffset(new LocalRunner(), 3);
+    const clock = await measureClockOffset(execClockReader(new LocalRunner()), 3);
     expect(Math.abs(clock.offsetMs)).to.be.lessThan(clock.uncertaintyMs + 5);
+    const child = spawn('/bin/sh', ['-c', CLOCK_LOOP_COMMAND]);
+    const reader = streamingClockReader({ stdin: child.stdin, stdout: child.stdout, kill: async () => child.kill() }, 'local loop');
+    const streamed = await measureClockOffset(reader, 5).finally(() => reader.close());
+    expect(streamed.samples).to.equal(5);
+    expect(Math.abs(streamed.offsetMs)).to.be.lessThan(streamed.uncertaintyMs + 1);
   });
 
   it('compares versions numerically', () => {

@@ -5,7 +5,7 @@ import { sh } from '../shell.js';
 import { deriveCapabilities, type CapabilityVerdict } from './capabilities.js';
 import { factsScript } from './factsScript.js';
 import type { HostFacts } from './HostFacts.js';
-import { measureClockOffset } from './measureClockOffset.js';
+import { execClockReader, measureClockOffset, type ClockReader } from './measureClockOffset.js';
 import { compareVersions, parseFacts } from './parseFacts.js';
 
 export interface PreflightCheck {
@@ -28,7 +28,7 @@ export interface HostPreflight {
 }
 
 /** Reads one host's facts over its runner and checks what the lab file says it must have. */
-export async function preflightHost(lab: LabConfig, host: HostSpec, runner: CommandRunner): Promise<HostPreflight> {
+export async function preflightHost(lab: LabConfig, host: HostSpec, runner: CommandRunner, openClock: () => Promise<ClockReader> = async () => execClockReader(runner)): Promise<HostPreflight> {
   const startedAt = Date.now();
   const qemu = lab.qemu[host.qemu];
   const qemuBinary = qemu?.binary ?? '/nonexistent';
@@ -36,7 +36,8 @@ export async function preflightHost(lab: LabConfig, host: HostSpec, runner: Comm
   try {
     const workDirResult = await runner.run(sh`mkdir -p -m 0700 ${host.workDir} && test -w ${host.workDir}`, { timeoutMs: lab.defaults.timeouts.commandMs });
     const result = await runner.run(factsScript(qemuBinary, host.workDir), { timeoutMs: lab.defaults.timeouts.commandMs });
-    const clock = await measureClockOffset(runner);
+    const reader = await openClock();
+    const clock = await measureClockOffset(reader).finally(() => reader.close());
     facts = parseFacts(host.name, qemuBinary, result.stdout, clock);
     const checks = hostChecks(lab, host, facts, workDirResult.exitCode === 0);
     return {

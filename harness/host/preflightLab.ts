@@ -2,6 +2,7 @@ import type { Environment } from '../config/environment.js';
 import type { LabConfig } from '../config/types.js';
 import { causeChain, errorMessage } from '../errors.js';
 import { HostConnections } from './HostConnections.js';
+import { CLOCK_LOOP_COMMAND, streamingClockReader } from './measureClockOffset.js';
 import { preflightHost, type HostPreflight } from './preflightHost.js';
 
 export interface LabPreflight {
@@ -22,7 +23,7 @@ export async function preflightLab(lab: LabConfig, connections: HostConnections,
       const hostStartedAt = Date.now();
       try {
         const transport = await connections.open(host);
-        return await preflightHost(lab, host, transport);
+        return await preflightHost(lab, host, transport, async () => streamingClockReader(await transport.spawn(CLOCK_LOOP_COMMAND), transport.where));
       } catch (error) {
         return {
           host: name, where: connections.transportFor(host).where, isReachable: false, facts: null, capabilities: [],
