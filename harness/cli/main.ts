@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { causeChain, HarnessError } from '../errors.js';
 import { ExitCode } from './ExitCode.js';
 import { addLabCommands, addPreflightCommand } from './labCommands.js';
+import { addRunCommand } from './runCommand.js';
 import type { CliIo } from './cliSupport.js';
 
 /** Entry point of `hil`; returns the exit code instead of exiting, so tests can call it. */
@@ -15,6 +16,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
   addLabCommands(program, capture);
   addPreflightCommand(program, capture);
+  addRunCommand(program, capture);
   try {
     await program.parseAsync([...argv]);
     return exitCode;

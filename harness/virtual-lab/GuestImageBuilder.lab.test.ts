@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { LocalRunner, runChecked } from '../LocalRunner.js';
 import { sh } from '../shell.js';
 import { GuestImageBuilder } from './GuestImageBuilder.js';
-import { projectRoot } from './projectRoot.js';
+import { projectRoot } from '../projectRoot.js';
 
 describe('GuestImageBuilder (root: apt-get download, mknod)', function () {
   const runner = new LocalRunner();

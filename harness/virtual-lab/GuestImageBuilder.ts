@@ -5,7 +5,7 @@ import type { CommandRunner } from '../runner.js';
 import { sh } from '../shell.js';
 import { collectGuestImageInputs, hashInputs, REQUIRED_GUEST_MODULES, resolveKernel, type GuestImageInputs, type KernelFlavour, type ResolvedKernel } from './guestImageInputs.js';
 import { parseModulesBuiltin, parseModulesDep, selectModules, type ModuleSelection } from './kernelModules.js';
-import { projectRoot } from './projectRoot.js';
+import { projectRoot } from '../projectRoot.js';
 import { VirtualLabError, type LabLog } from './VirtualLabError.js';
 
 export interface GuestImageBuilderOptions {

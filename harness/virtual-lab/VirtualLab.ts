@@ -12,7 +12,7 @@ import { ensureLabKeys } from './labKeys.js';
 import { isLabName, labLayout, type LabLayout } from './labLayout.js';
 import { LabNetwork, type NetworkStatus } from './LabNetwork.js';
 import { namespacePids, processArgv, stopProcesses } from './processes.js';
-import { projectRoot } from './projectRoot.js';
+import { projectRoot } from '../projectRoot.js';
 import { VirtualLabError, type LabLog } from './VirtualLabError.js';
 
 export interface VirtualLabOptions {

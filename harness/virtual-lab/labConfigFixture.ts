@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadLab, parseLab } from '../config/loadLab.js';
 import type { LabConfig } from '../config/types.js';
-import { projectRoot } from './projectRoot.js';
+import { projectRoot } from '../projectRoot.js';
 
 export interface LabYamlVariant {
   /** State folder instead of lab.yaml's `.lab` (keys, image, sshd files all move with it). */

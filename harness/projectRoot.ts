@@ -11,7 +11,7 @@ export function projectRoot(): string {
   for (;;) {
     if (existsSync(join(dir, 'package.json'))) return dir;
     const parent = dirname(dir);
-    if (parent === dir) throw new Error(`No package.json above ${fileURLToPath(import.meta.url)}: cannot find the project's guest/ sources`);
+    if (parent === dir) throw new Error(`No package.json above ${fileURLToPath(import.meta.url)}: cannot find the project's files`);
     dir = parent;
   }
 }

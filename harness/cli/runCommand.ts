@@ -1,0 +1,106 @@
+import type { Command } from 'commander';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import Mocha from 'mocha';
+import { readEnvironment } from '../config/environment.js';
+import { causeChain, InfrastructureError } from '../errors.js';
+import { HilReporter } from '../mocha/HilReporter.js';
+import { rootHooks } from '../mocha/rootHooks.js';
+import { projectRoot } from '../projectRoot.js';
+import { RESULTS_FORMAT_VERSION, type RunResults } from '../report/RunResults.js';
+import { LabSession } from '../session/LabSession.js';
+import { ExitCode } from './ExitCode.js';
+import { loadLabOption, type CliIo } from './cliSupport.js';
+
+interface RunOptions {
+  readonly grep?: string;
+  readonly pair?: string;
+  readonly retries?: string;
+}
+
+export function addRunCommand(program: Command, io: CliIo): void {
+  program
+    .command('run')
+    .description('run suites on a host pair of the lab and write reports/<runId>/results.json')
+    .argument('[suites...]', 'suite files or folders (under suites/)', ['suites'])
+    .option('--grep <text>', 'only tests whose full title contains this')
+    .option('--pair <name>', 'the host pair (default: the first in the lab file)')
+    .option('--retries <n>', 'retry a failed test up to n times; a pass after a failure is FLAKY', '0')
+    .action(async (suites: string[], options: RunOptions) => {
+      io.setExitCode(await runSuites(program, io, suites, options));
+    });
+}
+
+/** Compiled spec files for the suite paths given (sources under suites/, built under dist/suites/). */
+export function specFiles(paths: readonly string[]): string[] {
+  const root = projectRoot();
+  const files: string[] = [];
+  const walk = (path: string): void => {
+    if (statSync(path).isDirectory()) for (const entry of readdirSync(path).sort()) walk(join(path, entry));
+    else if (path.endsWith('.spec.js')) files.push(path);
+  };
+  for (const given of paths) {
+    const source = relative(root, resolve(given)).replace(/\.ts$/, '.js');
+    const built = join(root, 'dist', source);
+    if (!existsSync(built)) throw new InfrastructureError('RUN_NO_SUITE', `No suite at ${given} (looked for ${built}; is the project built? run "npm run build")`);
+    walk(built);
+  }
+  if (files.length === 0) throw new InfrastructureError('RUN_NO_SUITE', `No *.spec.ts suites under ${paths.join(', ')}`);
+  return files;
+}
+
+function newRunId(): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${Math.random().toString(16).slice(2, 6)}`;
+}
+
+async function runSuites(program: Command, io: CliIo, suites: readonly string[], options: RunOptions): Promise<number> {
+  const lab = loadLabOption(program);
+  const files = specFiles(suites);
+  // Say so before touching any host: a run whose results cannot be written is not worth starting.
+  mkdirSync(lab.reportsDir, { recursive: true });
+  try {
+    accessSync(lab.reportsDir, constants.W_OK);
+  } catch (error) {
+    throw new InfrastructureError('REPORTS_NOT_WRITABLE', `Cannot write reports to ${lab.reportsDir}: ${(error as Error).message}. Fix lab.reportsDir in ${lab.file} or the folder's permissions.`, { cause: error });
+  }
+  const runId = newRunId();
+  const runDir = join(lab.reportsDir, runId);
+  mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  io.out(`Run ${runId} on lab "${lab.name}": ${files.length} suite file(s); reports in ${runDir}`);
+  const session = await LabSession.open({ lab, environment: readEnvironment(), runId, runDir, ...(options.pair !== undefined ? { pairName: options.pair } : {}) });
+  try {
+    const results: RunResults = {
+      formatVersion: RESULTS_FORMAT_VERSION, runId,
+      lab: { name: lab.name, kind: lab.kind, file: lab.file },
+      pair: { name: session.pair.name, source: session.pair.source, destination: session.pair.destination },
+      harnessVersion: harnessVersion(), commandLine: process.argv.slice(1), startedAt: new Date().toISOString(), endedAt: null,
+      isComplete: false, hosts: session.preflight.hosts, shard: null, tests: [],
+    };
+    const mocha = new Mocha({
+      reporter: HilReporter as unknown as string,
+      reporterOptions: { results, runDir, print: (line: string) => io.out(line) },
+      rootHooks: rootHooks(session),
+      timeout: lab.defaults.timeouts.migrationMs * 10,
+      retries: Number(options.retries ?? '0'),
+      ...(options.grep !== undefined ? { grep: options.grep } : {}),
+    });
+    for (const file of files) mocha.addFile(file);
+    await mocha.loadFilesAsync();
+    await new Promise<void>((done) => mocha.run(() => done()));
+    const outcomes = new Set(results.tests.map((t) => t.outcome));
+    if (outcomes.has('FAIL') || outcomes.has('UNEXPECTED')) return ExitCode.productFailure;
+    if (outcomes.has('ERROR')) return ExitCode.labFailure;
+    return ExitCode.ok;
+  } catch (error) {
+    io.err(`hil run: ${causeChain(error).join('\n  caused by: ')}`);
+    return ExitCode.labFailure;
+  } finally {
+    await session.close();
+  }
+}
+
+function harnessVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}

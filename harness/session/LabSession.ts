@@ -1,0 +1,171 @@
+import { writeFileSync } from 'node:fs';
+import type { Environment } from '../config/environment.js';
+import type { HostPairSpec, HostSpec, LabConfig } from '../config/types.js';
+import { sshConsoleArgv } from '../console/sshConsoleArgv.js';
+import { InfrastructureError } from '../errors.js';
+import type { Capability, CapabilityVerdict } from '../host/capabilities.js';
+import { HostConnections } from '../host/HostConnections.js';
+import { preflightLab, type LabPreflight } from '../host/preflightLab.js';
+import type { HostPreflight } from '../host/preflightHost.js';
+import { runChecked } from '../LocalRunner.js';
+import { ProbeStream } from '../measure/ProbeStream.js';
+import { Migration } from '../migration/Migration.js';
+import type { MigrationRecord } from '../migration/MigrationRecord.js';
+import type { PhaseHook } from '../migration/PhaseHook.js';
+import { QemuProcess } from '../qemu/QemuProcess.js';
+import { vmName } from '../qemu/vmName.js';
+import { sh } from '../shell.js';
+import { LabVm } from './LabVm.js';
+import type { TestScope } from './TestScope.js';
+import { vmSpecFor, type VmRequest } from './vmSpecFor.js';
+
+export interface LaunchOptions extends Pick<VmRequest, 'nicModel' | 'hasViommu' | 'isIncoming' | 'tracePatterns'> {
+  readonly host: string;
+  readonly role: string;
+  readonly guest?: string;
+}
+
+export interface MigrateOptions {
+  readonly hooks?: readonly PhaseHook[];
+  readonly probe?: ProbeStream;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly downtimeLimitMs?: number;
+  readonly maxBandwidthBytesPerSec?: number;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * One run's hold on a host pair (design.md §2): connections, the preflight done once, and the
+ * means for suites to launch VMs, probe the guest and migrate it. Everything a test starts is
+ * undone by that test's scope.
+ */
+export class LabSession {
+  private migrationCount = 0;
+
+  private constructor(
+    readonly lab: LabConfig,
+    readonly pair: HostPairSpec,
+    readonly runId: string,
+    readonly runDir: string,
+    readonly preflight: LabPreflight,
+    private readonly connections: HostConnections,
+  ) {}
+
+  static async open(options: { lab: LabConfig; environment: Environment; runId: string; runDir: string; pairName?: string }): Promise<LabSession> {
+    const { lab } = options;
+    const pair = options.pairName === undefined ? lab.pairs[0] : lab.pairs.find((p) => p.name === options.pairName);
+    if (pair === undefined) {
+      throw new InfrastructureError('LAB_NO_PAIR', `${lab.file} has no host pair${options.pairName === undefined ? '' : ` named "${options.pairName}"`}; pairs: ${lab.pairs.map((p) => p.name).join(', ') || 'none'}`);
+    }
+    const connections = new HostConnections(lab, options.environment);
+    const preflight = await preflightLab(lab, connections, [pair.source, pair.destination]);
+    if (!preflight.isReady) {
+      await connections.closeAll();
+      const failed = preflight.hosts.flatMap((h) => h.checks.filter((c) => !c.isOk).map((c) => `${h.host}: ${c.name}: ${c.detail}`));
+      throw new InfrastructureError('LAB_NOT_READY', `Preflight of pair ${pair.name} failed:\n  ${failed.join('\n  ')}`, { data: { failed } });
+    }
+    return new LabSession(lab, pair, options.runId, options.runDir, preflight, connections);
+  }
+
+  host(name: string): HostSpec {
+    const host = this.lab.hosts[name];
+    if (host === undefined) throw new InfrastructureError('LAB_NO_HOST', `No host "${name}" in ${this.lab.file}`);
+    return host;
+  }
+
+  hostPreflight(name: string): HostPreflight {
+    return this.preflight.hosts.find((h) => h.host === name)!;
+  }
+
+  /** Why the pair cannot run a test needing these capabilities, or null when both hosts have them. */
+  missingCapabilities(needed: readonly Capability[]): string | null {
+    const missing: string[] = [];
+    for (const host of [this.pair.source, this.pair.destination]) {
+      for (const capability of needed) {
+        const verdict: CapabilityVerdict | undefined = this.hostPreflight(host).capabilities.find((c) => c.capability === capability);
+        if (verdict?.isPresent !== true) missing.push(`${capability} on ${host} (${verdict?.reason ?? 'unknown'})`);
+      }
+    }
+    return missing.length === 0 ? null : `missing capability: ${missing.join('; ')}`;
+  }
+
+  async launchVm(scope: TestScope, options: LaunchOptions): Promise<LabVm> {
+    const host = this.host(options.host);
+    const guest = this.lab.guests[options.guest ?? 'default'];
+    if (guest === undefined || guest.kernel === undefined) throw new InfrastructureError('LAB_NO_GUEST', `No kernel-booted guest "${options.guest ?? 'default'}" in ${this.lab.file}`);
+    const transport = await this.connections.open(host);
+    const name = vmName(this.runId, options.role);
+    const spec = vmSpecFor({ ...options, name, host, guest, boot: await this.guestFilesOn(host, guest.kernel, guest.initrd) });
+    const qemu = this.lab.qemu[host.qemu]!;
+    const process = new QemuProcess(spec, { runner: transport, sockets: transport, binary: qemu.binary, workDir: host.workDir });
+    const transcript = scope.artifactPath(`${options.role}.console.log`, 'console', `serial console transcript of ${name}`);
+    const vm = new LabVm(host, options.role, process, sshConsoleArgv(host, spec.serialSocket, (n) => this.lab.hosts[n]), transcript);
+    scope.teardown.push(`collect logs of ${name}`, () => this.collectLogs(scope, vm));
+    scope.teardown.push(`stop ${name}`, () => vm.stop());
+    await process.start({ timeoutMs: this.lab.defaults.timeouts.bootMs });
+    return vm;
+  }
+
+  /** Kernel and initrd as the host sees them: the same files on a single-machine lab, uploaded otherwise. */
+  private async guestFilesOn(host: HostSpec, kernel: string, initrd: string | undefined): Promise<{ kernel: string; initrd?: string }> {
+    if (this.lab.kind === 'virtual') return { kernel, ...(initrd !== undefined ? { initrd } : {}) };
+    const transport = await this.connections.open(host);
+    const upload = async (path: string): Promise<string> => {
+      const remote = `${host.workDir}/images/${path.split('/').pop()!}`;
+      await runChecked(transport, sh`mkdir -p -m 0700 ${host.workDir}/images`);
+      await transport.put(path, remote, { mode: 0o600 });
+      return remote;
+    };
+    return { kernel: await upload(kernel), ...(initrd !== undefined ? { initrd: await upload(initrd) } : {}) };
+  }
+
+  private async collectLogs(scope: TestScope, vm: LabVm): Promise<void> {
+    const transport = await this.connections.open(vm.host);
+    const files = vm.process.files;
+    scope.writeArtifact(`${vm.role}.qemu.log`, 'qemu-log', `QEMU stdout/stderr of ${vm.name} on ${vm.host.name}`, await vm.process.readLog());
+    for (const [file, kind, name] of [[files.serialLog, 'console', 'serial.log'], [files.traceLog, 'trace', 'trace.log']] as const) {
+      const text = (await runChecked(transport, sh`if [ -f ${file} ]; then tail -c 4194304 ${file}; fi`)).stdout;
+      if (text !== '') scope.writeArtifact(`${vm.role}.${name}`, kind, `${name} of ${vm.name} on ${vm.host.name}`, text);
+    }
+    // The host is left as it was found: the VM's files go once they are copied here.
+    await runChecked(transport, sh`rm -f ${files.log} ${files.serialLog} ${files.traceLog}`);
+  }
+
+  /** A probe stream to the guest's echo responder, stopped by the test's teardown. */
+  async startProbe(scope: TestScope, guestName = 'default', rateHz = this.lab.defaults.probe.rateHz): Promise<ProbeStream> {
+    const guest = this.lab.guests[guestName]!;
+    const probe = new ProbeStream({ address: guest.address, port: guest.echoPort }, rateHz);
+    await probe.start();
+    scope.teardown.push('stop probe stream', () => probe.stop());
+    return probe;
+  }
+
+  async migrate(scope: TestScope, from: LabVm, to: LabVm, options: MigrateOptions = {}): Promise<MigrationRecord> {
+    const id = `m${++this.migrationCount}`;
+    const d = this.lab.defaults;
+    const migration = new Migration(
+      { host: from.host.name, vm: from.name, qmp: from.qmp, clockOffsetMs: this.hostPreflight(from.host.name).facts?.clock.offsetMs ?? 0 },
+      { host: to.host.name, vm: to.name, qmp: to.qmp, clockOffsetMs: this.hostPreflight(to.host.name).facts?.clock.offsetMs ?? 0 },
+      {
+        id, listen: { address: to.host.migrationAddress, port: d.migration.port },
+        downtimeLimitMs: options.downtimeLimitMs ?? d.migration.downtimeLimitMs,
+        maxBandwidthBytesPerSec: options.maxBandwidthBytesPerSec ?? d.migration.maxBandwidthBytesPerSec,
+        timeoutMs: options.timeoutMs ?? d.timeouts.migrationMs, resumeTimeoutMs: d.timeouts.bootMs,
+        ...(options.hooks !== undefined ? { hooks: options.hooks } : {}),
+        ...(options.probe !== undefined ? { probe: options.probe } : {}),
+      },
+    );
+    const record = await migration.run();
+    const recordName = `${id}.migration.json`;
+    writeFileSync(scope.artifactPath(recordName, 'migration-record', `MigrationRecord ${id} ${from.host.name}→${to.host.name}`), JSON.stringify(record, null, 2), { mode: 0o600 });
+    scope.migrations.push({
+      id, direction: `${from.host.name}→${to.host.name}`, outcome: record.outcome, reason: record.reason,
+      labels: { ...scope.labels, ...options.labels }, measurements: record.measurements, recordArtifact: `${scope.artifactsSubdir}/${recordName}`,
+    });
+    return record;
+  }
+
+  async close(): Promise<void> {
+    await this.connections.closeAll();
+  }
+}

@@ -1,0 +1,58 @@
+import type { GuestImageSpec, HostSpec, NicSpec } from '../config/types.js';
+import { HarnessError } from '../errors.js';
+import { vmFiles } from '../qemu/vmFiles.js';
+import type { VmNic, VmSpec } from '../qemu/VmSpec.js';
+
+export interface VmRequest {
+  readonly name: string;
+  readonly host: HostSpec;
+  readonly guest: GuestImageSpec;
+  /** Kernel and initrd paths as the host sees them. */
+  readonly boot: { readonly kernel: string; readonly initrd?: string };
+  /** Override the emulated NIC model of the lab file (the ping-pong suite runs each model). */
+  readonly nicModel?: 'virtio-net-pci' | 'e1000e' | 'igb';
+  readonly hasViommu?: boolean;
+  readonly isIncoming?: boolean;
+  readonly tracePatterns?: readonly string[];
+}
+
+function vmNic(nic: NicSpec, modelOverride: VmRequest['nicModel']): VmNic {
+  switch (nic.kind) {
+    case 'emulated':
+      return { kind: 'emulated', id: nic.name, model: modelOverride ?? nic.model, tap: nic.tap, mac: nic.mac };
+    case 'mdev':
+      return { kind: 'mdev', id: nic.name, uuid: nic.uuid };
+    case 'vf':
+      throw new HarnessError('VM_NEEDS_PROVISIONING', `NIC ${nic.name} is a VF of ${nic.pf}: it must be provisioned (VF created and bound) before a VM can use it.`);
+  }
+}
+
+/**
+ * The VmSpec of a guest on a host, from the lab file. Source and destination get the same devices
+ * in the same order, which migration requires.
+ */
+export function vmSpecFor(request: VmRequest): VmSpec {
+  const files = vmFiles(request.host.workDir, request.name);
+  const hasViommu = request.hasViommu === true;
+  return {
+    name: request.name,
+    // A vIOMMU needs q35; pc keeps the plain case small and fast under TCG.
+    machine: hasViommu ? 'q35' : 'pc',
+    accelerator: 'tcg',
+    memoryMiB: request.guest.memoryMiB,
+    cpus: request.guest.cpus,
+    boot: {
+      kind: 'kernel', kernel: request.boot.kernel,
+      ...(request.boot.initrd !== undefined ? { initrd: request.boot.initrd } : {}),
+      ...(request.guest.append !== undefined ? { append: request.guest.append } : {}),
+    },
+    qmpSocket: files.qmpSocket,
+    serialSocket: files.serialSocket,
+    serialLogFile: files.serialLog,
+    nics: request.host.nics.map((nic) => vmNic(nic, request.nicModel)),
+    ...(hasViommu ? { viommu: { model: 'intel-iommu' as const } } : {}),
+    ...(request.tracePatterns !== undefined && request.tracePatterns.length > 0 ? { traces: { patterns: request.tracePatterns, file: files.traceLog } } : {}),
+    isLogTimestamped: true,
+    isIncoming: request.isIncoming === true,
+  };
+}
