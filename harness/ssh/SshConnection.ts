@@ -90,9 +90,11 @@ export class SshConnection {
         throw error;
       }
     }
+    // Listening from before the handshake: an 'error' with no listener would crash the process.
+    const connection = new SshConnection(new ssh2.Client(), hops);
     try {
-      const client = await handshake(endpoint, settings, sock);
-      return new SshConnection(client, hops);
+      await handshake(connection.client, endpoint, settings, sock);
+      return connection;
     } catch (error) {
       for (const hop of hops) hop.close();
       throw error;
@@ -113,12 +115,11 @@ function forwardTo(hop: SshConnection, endpoint: SshEndpoint, where: string): Pr
   });
 }
 
-async function handshake(endpoint: SshEndpoint, settings: ConnectSettings, sock: Duplex | undefined): Promise<Client> {
+async function handshake(client: Client, endpoint: SshEndpoint, settings: ConnectSettings, sock: Duplex | undefined): Promise<void> {
   const where = endpointWhere(endpoint);
   const via = endpoint.jump === undefined ? '' : ` (through jump host ${endpointWhere(endpoint.jump)})`;
   const authMethods = await authMethodsFor(endpoint, settings);
   const knownTypes = await knownKeyTypes(endpoint);
-  const client = new ssh2.Client();
   let hostKeyError: SshError | undefined;
 
   const config: ConnectConfig = {
@@ -156,7 +157,7 @@ async function handshake(endpoint: SshEndpoint, settings: ConnectSettings, sock:
     };
     const onReady = () => {
       client.removeListener('error', onError);
-      resolve(client);
+      resolve();
     };
     client.once('error', onError);
     client.once('ready', onReady);
@@ -173,7 +174,7 @@ function connectError(error: Error & { level?: string }, endpoint: SshEndpoint, 
   const data = { where, phase: 'connect', level: error.level };
   if (error.level === 'client-authentication') {
     const tried = [...new Set(methods.map((method) => (method.type === 'agent' ? 'publickey via ssh-agent' : method.type)))].join(', ') || 'nothing';
-    return new SshError('SSH_AUTH', `SSH authentication to ${where}${via} failed (tried ${tried}). ${endpoint.authHint}`, { cause: error, data: { ...data, phase: 'authentication', tried, identityFiles: endpoint.identityFiles } });
+    return new SshError('SSH_AUTH', `SSH authentication to ${where}${via} failed (tried ${tried}). ${endpoint.authHint}`, { cause: error, data: { ...data, phase: 'authentication', tried, identityFiles: endpoint.identityFiles.map((file) => file.path) } });
   }
   if (error.level === 'client-timeout') {
     return new SshError('SSH_CONNECT', `SSH connect to ${where}${via} timed out after ${settings.connectTimeoutMs} ms without completing the SSH handshake. Check that the host is up and ${endpoint.host}:${endpoint.port} is sshd.`, { cause: error, data });
@@ -187,13 +188,12 @@ async function authMethodsFor(endpoint: SshEndpoint, settings: ConnectSettings):
   const where = endpointWhere(endpoint);
   const methods: AnyAuthMethod[] = [];
   const missing: string[] = [];
-  for (const file of endpoint.identityFiles) {
+  for (const { path: file, isOptional } of endpoint.identityFiles) {
     let text: Buffer;
     try {
       text = await readFile(file);
     } catch (error) {
-      // ssh(1) skips identity files from its config that do not exist; an explicit one must.
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && endpoint.identitySource === 'ssh-config') {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && isOptional) {
         missing.push(file);
         continue;
       }

@@ -12,9 +12,8 @@ export interface SshEndpoint {
   readonly user: string;
   /** Where the endpoint is configured, for hints: "hosts.host-a" or "hosts.host-a.jump". */
   readonly configPath: string;
-  /** Private keys to offer in order; from ssh config, missing files are skipped as ssh(1) does. */
-  readonly identityFiles: readonly string[];
-  readonly identitySource: 'lab' | 'ssh-config' | 'none';
+  /** Private keys to offer, in order. */
+  readonly identityFiles: readonly IdentityFile[];
   /** The ssh-agent socket to use, when the host uses an agent. */
   readonly agentSocket?: string;
   readonly knownHosts?: string;
@@ -24,6 +23,12 @@ export interface SshEndpoint {
   readonly jump?: SshEndpoint;
   /** What to check when authentication fails, ending with a full stop. */
   readonly authHint: string;
+}
+
+export interface IdentityFile {
+  readonly path: string;
+  /** Named by an ssh config: a missing file is skipped, as ssh(1) does; a lab.yaml one must exist. */
+  readonly isOptional: boolean;
 }
 
 export type DefaultedField = 'port' | 'user';
@@ -60,16 +65,13 @@ function resolveSpec(spec: HostSpec, context: EndpointContext, defaulted: readon
   const user = defaulted.includes('user') && entry?.user !== undefined ? entry.user : spec.user;
   const where = sshWhere(user, host, port);
 
-  let identityFiles: string[] = [];
-  let identitySource: SshEndpoint['identitySource'] = 'none';
+  let identityFiles: IdentityFile[] = [];
   let authHint: string;
   if (spec.identityFile !== undefined) {
-    identityFiles = [spec.identityFile];
-    identitySource = 'lab';
+    identityFiles = [{ path: spec.identityFile, isOptional: false }];
     authHint = `Check ${configPath}.identityFile.`;
   } else if (!spec.agent && entry !== undefined && entry.identityFiles.length > 0) {
-    identityFiles = entry.identityFiles.map((path) => expandSshPath(path, { homeDir: requireHome(context, entry, where), host, port, user, alias }, context.sshConfig?.file ?? ''));
-    identitySource = 'ssh-config';
+    identityFiles = configIdentities(entry, context, { host, port, user, alias }, where);
     authHint = `Check IdentityFile for Host ${alias} in ${context.sshConfig?.file}.`;
   } else {
     authHint = spec.agent ? `Check that the ssh-agent holds a key authorised on the host (${configPath}.agent).` : `Set ${configPath}.identityFile or ${configPath}.agent.`;
@@ -79,7 +81,7 @@ function resolveSpec(spec: HostSpec, context: EndpointContext, defaulted: readon
   }
 
   const base = {
-    host, port, user, configPath, identityFiles, identitySource, authHint,
+    host, port, user, configPath, identityFiles, authHint,
     agentSocket: spec.agent ? context.agentSocket : undefined,
     knownHosts: spec.knownHosts,
     hostKey: spec.hostKey,
@@ -106,7 +108,10 @@ function resolveJump(text: string, target: Omit<SshEndpoint, 'jump'>, context: E
   return previous;
 }
 
-/** A hop given as text borrows the target's credentials and trust settings, not its pinned key. */
+/**
+ * A hop given as text borrows the target's credentials (after any IdentityFile its ssh config
+ * names) and trust settings, but not the target's pinned key.
+ */
 function hopEndpoint(text: string, target: Omit<SshEndpoint, 'jump'>, context: EndpointContext, source: string, chain: readonly string[]): SshEndpoint {
   const parsed = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:@]+)(?::(\d+))?$/.exec(text);
   if (parsed === null) {
@@ -118,15 +123,14 @@ function hopEndpoint(text: string, target: Omit<SshEndpoint, 'jump'>, context: E
   const host = entry?.hostName?.replace(/%h/g, alias) ?? alias;
   const port = portText !== undefined ? Number(portText) : (entry?.port ?? 22);
   const user = userText ?? entry?.user ?? target.user;
-  const fromConfig = entry !== undefined && entry.identityFiles.length > 0 && target.identitySource !== 'lab';
+  const fromConfig = entry === undefined ? [] : configIdentities(entry, context, { host, port, user, alias }, text);
   const endpoint: SshEndpoint = {
     ...target,
     host, port, user,
     configPath: source,
     hostKey: undefined,
-    identityFiles: fromConfig ? entry.identityFiles.map((path) => expandSshPath(path, { homeDir: requireHome(context, entry, text), host, port, user, alias }, context.sshConfig?.file ?? '')) : target.identityFiles,
-    identitySource: fromConfig ? 'ssh-config' : target.identitySource,
-    authHint: fromConfig ? `Check IdentityFile for Host ${alias} in ${context.sshConfig?.file}.` : `The jump host ${text} (${source}) is tried with the same credentials as the target. ${target.authHint}`,
+    identityFiles: [...fromConfig, ...target.identityFiles],
+    authHint: `The jump host ${text} (${source}) is tried with ${fromConfig.length > 0 ? `IdentityFile for Host ${alias} in ${context.sshConfig?.file}, then ` : ''}the target's credentials. ${target.authHint}`,
   };
   const nested = entry?.proxyJump;
   return nested === undefined ? endpoint : { ...endpoint, jump: resolveJump(nested, endpoint, context, `ProxyJump for Host ${alias}`, chain) };
@@ -139,6 +143,13 @@ function configEntryFor(alias: string, isNamedExplicitly: boolean, context: Endp
     throw new SshError('SSH_CONFIG', `sshConfigHost "${alias}" matches no Host section in ${context.sshConfig.file}`, { data: { alias, file: context.sshConfig.file } });
   }
   return isNamedExplicitly || entry.isAliasMatched ? entry : undefined;
+}
+
+function configIdentities(entry: SshConfigEntry, context: EndpointContext, tokens: { host: string; port: number; user: string; alias: string }, where: string): IdentityFile[] {
+  if (entry.identityFiles.length === 0) return [];
+  const homeDir = requireHome(context, entry, where);
+  const file = context.sshConfig?.file ?? '';
+  return entry.identityFiles.map((path) => ({ path: expandSshPath(path, { homeDir, ...tokens }, file), isOptional: true }));
 }
 
 function requireHome(context: EndpointContext, entry: SshConfigEntry, where: string): string {

@@ -2,14 +2,10 @@ import type { Readable, Writable } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
 import type { SshError } from './SshError.js';
 import type { SshConnection } from './SshConnection.js';
-import { connectionGoneError } from './openChannel.js';
+import { connectionGoneError, type ExecChannel, type ExitStatus } from './openChannel.js';
 import { killMarkedCommand } from './remoteKill.js';
 
-export interface SshProcessExit {
-  readonly exitCode: number | null;
-  /** Set when the command died from a signal ("KILL", "TERM", ...). */
-  readonly signal: string | null;
-}
+export type SshProcessExit = ExitStatus;
 
 /**
  * A long-running remote command (a QEMU console, `tail -F` of a log): its streams as they come,
@@ -18,17 +14,20 @@ export interface SshProcessExit {
  */
 export class SshProcess {
   readonly exit: Promise<SshProcessExit>;
-  private exitStatus: SshProcessExit | undefined;
   private isEnded = false;
+
+  private readonly channel: ClientChannel;
 
   /** `runId`: the marker the command was started with (remoteKill.ts), so kill() can find it. */
   constructor(
-    private readonly channel: ClientChannel,
+    exec: ExecChannel,
     private readonly connection: SshConnection,
     readonly where: string,
     readonly command: string,
     private readonly runId: string,
   ) {
+    const channel = exec.channel;
+    this.channel = channel;
     this.exit = new Promise((resolve, reject) => {
       const stopWatching = connection.onClose((cause) => {
         if (this.isEnded) return;
@@ -37,14 +36,12 @@ export class SshProcess {
         const error: SshError = connectionGoneError(connection, where, `during streaming exec of: ${command}`, cause);
         reject(error);
       });
-      channel.on('exit', (code: number | null, signal?: string) => {
-        this.exitStatus = { exitCode: code, signal: code === null && signal !== undefined ? signal.replace(/^SIG/, '') : null };
-      });
       channel.on('close', () => {
         stopWatching();
         if (this.isEnded) return;
         this.isEnded = true;
-        if (this.exitStatus !== undefined) resolve(this.exitStatus);
+        const status = exec.exitStatus();
+        if (status !== undefined) resolve(status);
         else if (!connection.isOpen) reject(connectionGoneError(connection, where, `during streaming exec of: ${command}`));
         // No exit status and the connection is up: the channel was closed from our side.
         else resolve({ exitCode: null, signal: null });

@@ -97,6 +97,12 @@ describe('SshTransport against a real sshd', function () {
       // The connection stays usable after a timeout.
       expect((await transport.run('echo still here')).stdout).to.equal('still here\n');
     });
+
+    it('on timeout also kills what the command moved to a session of its own', async function () {
+      const error = await rejectionOf(transport.run('setsid sleep 30.127 & wait', { timeoutMs: 500 }));
+      expect(error.code).to.equal('SSH_TIMEOUT');
+      await waitForProcessCount('^sleep 30\\.127$', 0);
+    });
   });
 
   describe('spawn', function () {

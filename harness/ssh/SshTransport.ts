@@ -127,8 +127,8 @@ export class SshTransport implements CommandRunner {
   spawn(command: string, options: { readonly idempotent?: boolean } = {}): Promise<SshProcess> {
     return this.withConnection('spawn', options.idempotent === true, async (connection) => {
       const runId = newRunId();
-      const channel = await openExecChannel(connection, this.where, markedCommand(command, runId));
-      const process = new SshProcess(channel, connection, this.where, command, runId);
+      const exec = await openExecChannel(connection, this.where, markedCommand(command, runId));
+      const process = new SshProcess(exec, connection, this.where, command, runId);
       this.processes.add(process);
       process.exit.then(() => this.processes.delete(process), () => this.processes.delete(process));
       return process;

@@ -17,8 +17,24 @@ export function connectionGoneError(connection: SshConnection, where: string, wh
   return new SshError('SSH_DISCONNECTED', `SSH connection to ${where} was closed by SshTransport.close() ${when}`, { cause, data: { where, phase: 'connection', when, isClosedByUs: true } });
 }
 
-/** Starts `command` in a new session channel (no pty, so stdout and stderr stay apart). */
-export function openExecChannel(connection: SshConnection, where: string, command: string): Promise<ClientChannel> {
+export interface ExitStatus {
+  readonly exitCode: number | null;
+  /** Set when the command died from a signal ("KILL", "TERM", ...). */
+  readonly signal: string | null;
+}
+
+export interface ExecChannel {
+  readonly channel: ClientChannel;
+  /** The exit status once the host has sent it. */
+  exitStatus(): ExitStatus | undefined;
+}
+
+/**
+ * Starts `command` in a new session channel (no pty, so stdout and stderr stay apart). The exit
+ * status is recorded from the moment the channel opens: ssh2 emits 'exit' as the packet arrives,
+ * which for a quick command can be before the caller's continuation gets to listen.
+ */
+export function openExecChannel(connection: SshConnection, where: string, command: string): Promise<ExecChannel> {
   return new Promise((resolve, reject) => {
     if (!connection.isOpen) {
       reject(connectionGoneError(connection, where, `during exec of: ${command}`));
@@ -26,7 +42,11 @@ export function openExecChannel(connection: SshConnection, where: string, comman
     }
     connection.client.exec(command, (error, channel) => {
       if (error === undefined || error === null) {
-        resolve(channel);
+        let status: ExitStatus | undefined;
+        channel.on('exit', (code: number | null, signal?: string) => {
+          status = { exitCode: code, signal: code === null && signal !== undefined ? signal.replace(/^SIG/, '') : null };
+        });
+        resolve({ channel, exitStatus: () => status });
       } else if (!connection.isOpen) {
         reject(connectionGoneError(connection, where, `during exec of: ${command}`, error));
       } else {

@@ -8,8 +8,10 @@ import { openExecChannel } from './openChannel.js';
  * Stopping a remote command. The SSH "signal" channel request is the protocol's way, but OpenSSH
  * (9.2 at least) refuses it for root sessions ("session signalling requires privilege
  * separation": sshd drops privsep after a root login), and the lab logs in as root. So every
- * command the transport starts carries a marker in its environment, inherited by everything it
- * forks, and a kill also runs a second command that signals every process with that marker.
+ * command the transport starts begins with a marker, and a kill also runs a second command that
+ * finds the marked session and signals it: the login shell is found by its command line (set at
+ * exec, so even while it still reads its rc files), its process group with it, and anything that
+ * left the group by the marker in its inherited environment.
  */
 export const RUN_MARKER_VARIABLE = 'HIL_SSH_RUN';
 
@@ -30,13 +32,16 @@ export function markedCommand(command: string, runId: string): string {
 export async function killMarkedCommand(connection: SshConnection, where: string, channel: ClientChannel, runId: string, signalName: string): Promise<number> {
   sendSignal(channel, signalName);
   if (!/^[A-Z0-9]+$/.test(signalName) || !/^[0-9a-f]+$/.test(runId)) return 0;
+  const marker = `${RUN_MARKER_VARIABLE}=${runId}`;
+  // The anchored cmdline pattern cannot match this script's own grep, whose argument starts with '^'.
   const script =
-    `n=0; for d in /proc/[0-9]*; do ` +
-    `if grep -qxz '${RUN_MARKER_VARIABLE}=${runId}' "$d/environ" 2>/dev/null && kill -s ${signalName} "\${d#/proc/}" 2>/dev/null; then n=$((n+1)); fi; ` +
+    `n=0; for d in /proc/[0-9]*; do p=\${d#/proc/}; ` +
+    `if grep -qz '^${marker}; export' "$d/cmdline" 2>/dev/null || grep -qxz '${marker}' "$d/environ" 2>/dev/null; then ` +
+    `kill -s ${signalName} -- "-$p" 2>/dev/null; kill -s ${signalName} "$p" 2>/dev/null && n=$((n+1)); fi; ` +
     `done; echo $n`;
   let killer: ClientChannel;
   try {
-    killer = await openExecChannel(connection, where, script);
+    killer = (await openExecChannel(connection, where, script)).channel;
   } catch (error) {
     // No channel to kill with (connection gone, or out of sessions): the channel signal is all
     // we had, and the caller reports the command as not confirmed gone.

@@ -20,11 +20,10 @@ export interface RunCommandOptions {
 export async function runCommand(connection: SshConnection, where: string, command: string, options: RunCommandOptions): Promise<CommandResult> {
   const startedAt = Date.now();
   const runId = newRunId();
-  const channel = await openExecChannel(connection, where, markedCommand(command, runId));
+  const { channel, exitStatus } = await openExecChannel(connection, where, markedCommand(command, runId));
   return new Promise((resolve, reject) => {
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
-    let exit: { exitCode: number | null; signal: string | null } | undefined;
     let isSettled = false;
     let isTimedOut = false;
     const settle = (outcome: { result: CommandResult } | { error: SshError }) => {
@@ -54,12 +53,10 @@ export async function runCommand(connection: SshConnection, where: string, comma
 
     channel.on('data', (chunk: Buffer) => stdout.push(chunk));
     channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    channel.on('exit', (code: number | null, signal?: string) => {
-      exit = { exitCode: code, signal: code === null && signal !== undefined ? signal.replace(/^SIG/, '') : null };
-    });
     channel.on('close', () => {
       // After a timeout the kill ends the channel; the timeout path reports it.
       if (isTimedOut) return;
+      const exit = exitStatus();
       if (exit !== undefined) {
         settle({ result: { ...exit, ...collected(), durationMs: Date.now() - startedAt } });
       } else if (!connection.isOpen) {

@@ -167,6 +167,10 @@ export class TestSshd {
       'AllowTcpForwarding yes',
       'Subsystem sftp /usr/lib/openssh/sftp-server',
       'LogLevel VERBOSE',
+      // bash reads ~/.bashrc for commands run by sshd only when it is the top-level shell
+      // (shell_level < 2); SHLVL=1 makes it the second, so tests do not depend on (or get slowed
+      // or hung by) whatever the machine's rc files do, e.g. pyenv's rehash lock.
+      'SetEnv SHLVL=1',
       ...extra,
       '',
     ].join('\n');
