@@ -22,7 +22,8 @@ export function crossCheckLab(data: unknown, problems: LabProblems): void {
     checkHost(name, host, { hosts, qemuBuilds, kind: lab['kind'], problems, report });
   }
   checkJumpLoops(hosts, problems);
-  checkPairs(data['pairs'], hosts, report);
+  // Without a hosts mapping every pair would name a missing host: the schema reports hosts itself.
+  if (isRecord(data['hosts'])) checkPairs(data['pairs'], hosts, report);
   if (isRecord(data['guests'])) {
     for (const [name, guest] of Object.entries(data['guests'])) {
       if (isRecord(guest) && guest['kernel'] === undefined) {
@@ -49,7 +50,8 @@ function checkHost(name: string, host: Record<string, unknown>, context: HostCon
   const hasIdentity = host['identityFile'] !== undefined;
   if (hasIdentity && host['agent'] === true) {
     report(at('agent'), 'cannot be true when identityFile is set; authenticate with one of them');
-  } else if (!hasIdentity && host['agent'] !== true && host['sshConfigHost'] === undefined) {
+  } else if (!hasIdentity && (host['agent'] === undefined || host['agent'] === false) && host['sshConfigHost'] === undefined) {
+    // An agent that is not a boolean ("yes") already has its own problem; this one would only echo it.
     problems.atKey(at(), 'needs identityFile or agent: true to authenticate');
   }
 
@@ -80,7 +82,8 @@ function checkHost(name: string, host: Record<string, unknown>, context: HostCon
   }
 
   const workDir = host['workDir'];
-  if (typeof workDir === 'string' && context.kind !== 'virtual' && !workDir.startsWith('/')) {
+  // Only for a kind that exists: an unknown kind has its own problem and is no reason to judge paths.
+  if (typeof workDir === 'string' && (context.kind === 'physical' || context.kind === 'nested') && !workDir.startsWith('/')) {
     report(at('workDir'), `must be an absolute path on the host in a ${String(context.kind)} lab, got ${JSON.stringify(workDir)}`);
   }
 

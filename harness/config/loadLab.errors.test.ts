@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, type ConfigProblem } from './ConfigError.js';
@@ -31,10 +31,44 @@ describe('parseLab errors', () => {
     expect(parseLab(minimalLab(), 'lab.yaml').hosts['host-a']?.nics[0]?.kind).to.equal('vf');
   });
 
-  it('reports a YAML syntax error at its position, and nothing after it', () => {
+  it('reports an unclosed flow mapping where it opened, and nothing after it', () => {
     expectProblems(minimalLab(replaceLine(12, '        vf: { pf: "0000:3b:00.0", numVfs: 2')), [
-      'lab.yaml:13:3 YAML syntax error: Flow map in block collection must be sufficiently indented and end with a }',
+      'lab.yaml:12:13 YAML syntax error: the { opened here is never closed: end the mapping with } on this line, or on lines indented deeper than its key (the parser gave up at line 13:3)',
     ]);
+  });
+
+  it('reports an unclosed quote where it opened, not at the end of the file', () => {
+    expectProblems(minimalLab(replaceLine(6, "    address: '10.0.0.11")), [
+      "lab.yaml:6:14 YAML syntax error: the ' opened here is never closed (the value runs on to line 31:1); close it where the value ends",
+    ]);
+  });
+
+  it('words a second YAML document for the user, not for a programmer', () => {
+    expectProblems(minimalLab(insertAfter(30, '---\nlab: {}')), [
+      "lab.yaml:31:1 YAML syntax error: a second YAML document starts here, and a lab file is one document; remove the '---' line and what follows, or move it to a file of its own",
+    ]);
+  });
+
+  it('says an empty lab file is empty', () => {
+    expectProblems('# nothing yet\n', ['lab.yaml:1:1 the lab file is empty; start from lab.yaml (the virtual lab) or labs/physical.example.yaml']);
+  });
+
+  it('tells how to write a boolean that YAML 1.2 reads as a string', () => {
+    expectProblems(minimalLab(replaceLine(7, '    agent: yes')), [
+      'lab.yaml:7:12 hosts.host-a.agent must be true or false, got "yes" (YAML 1.2 reads yes as a string; write true or false)',
+    ]);
+  });
+
+  it('does not judge workDir against a lab kind that does not exist', () => {
+    expectProblems(minimalLab(replaceLine(3, '  kind: real'), replaceLine(9, '    workDir: work')), [
+      'lab.yaml:3:9 lab.kind must be one of virtual, nested, physical, got "real"',
+    ]);
+  });
+
+  it('does not check pairs against hosts when hosts itself is missing', () => {
+    const lines = minimalLab().split('\n');
+    const withoutHosts = [...lines.slice(0, 3), ...lines.slice(18)].join('\n');
+    expectProblems(withoutHosts, ['lab.yaml:1:1 hosts is required']);
   });
 
   it('reports a value of the wrong type with the expected range', () => {
@@ -231,7 +265,7 @@ describe('parseLab errors', () => {
 
   it('refuses a YAML tag it does not know', () => {
     expectProblems(minimalLab(replaceLine(29, '    memoryMiB: !big 256')), [
-      'lab.yaml:29:16 YAML problem: Unresolved tag: !big',
+      'lab.yaml:29:16 YAML problem: Unresolved tag: !big; remove the tag, lab files hold plain values',
     ]);
   });
 
@@ -281,9 +315,17 @@ describe('loadLab file errors', () => {
     expect(() => loadLab(relative)).to.throw(ConfigError, `lab file ${relative} (${path.join(dir, 'nope.yaml')}) does not exist`);
   });
 
-  it('says a lab path that is a folder cannot be read', () => {
+  it('says a lab path that is a folder is a folder, and which file to give instead', () => {
     expect(() => loadLab(dir))
-      .to.throw(ConfigError, `lab file ${dir} cannot be read: EISDIR`)
+      .to.throw(ConfigError, `lab file ${dir} is a folder, not a file. Give the path of the lab file in it, e.g. ${path.join(dir, 'lab.yaml')}.`)
       .with.property('code', 'CONFIG_NOT_FOUND');
+  });
+
+  it('places the first byte that is not UTF-8 instead of reading it as U+FFFD', () => {
+    const file = path.join(dir, 'latin1.yaml');
+    writeFileSync(file, Buffer.from(minimalLab().replace('  name: t\n', '  name: caf\xe9\n'), 'latin1'));
+    expect(() => loadLab(file))
+      .to.throw(ConfigError, `${file}:2:12 the lab file is not UTF-8: byte 0xe9 here is not a UTF-8 character; save the file as UTF-8`)
+      .with.property('code', 'CONFIG_INVALID');
   });
 });

@@ -5,6 +5,8 @@ import { errorMessage } from '../errors.js';
 import { buildLabConfig } from './buildLabConfig.js';
 import { ConfigError } from './ConfigError.js';
 import { crossCheckLab } from './crossCheckLab.js';
+import { describeYamlError } from './describeYamlError.js';
+import { firstInvalidUtf8Offset } from './invalidUtf8.js';
 import { createLabValidator } from './labSchema.js';
 import { displayPath, LabProblems } from './LabProblems.js';
 import { reportSchemaErrors } from './reportSchemaErrors.js';
@@ -18,13 +20,15 @@ import { YamlLocator } from './YamlLocator.js';
  * problem found otherwise.
  */
 export function loadLab(file: string): LabConfig {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (error) {
     throw notFound(file, error);
   }
-  return parseLab(text, file);
+  const badByte = firstInvalidUtf8Offset(bytes);
+  if (badByte !== undefined) throw notUtf8(file, bytes, badByte);
+  return parseLab(bytes.toString('utf8'), file);
 }
 
 /** Checks lab file text; `file` names it in messages and anchors its relative paths. */
@@ -38,7 +42,7 @@ export function parseLab(text: string, file: string): LabConfig {
   // mostly an echo of the first; duplicate keys and unknown tags stand on their own.
   const firstBreak = doc.errors.find((error) => error.code !== 'DUPLICATE_KEY');
   for (const error of syntaxErrors) {
-    if (error.code === 'DUPLICATE_KEY' || error.name === 'YAMLWarning' || error === firstBreak) reportYamlError(error, problems);
+    if (error.code === 'DUPLICATE_KEY' || error.name === 'YAMLWarning' || error === firstBreak) reportYamlError(error, doc, problems);
   }
   const badAliasCount = reportUnresolvedAliases(doc, problems);
   // Past a syntax error the tree is a guess, and checking it would only add noise. Duplicate
@@ -53,6 +57,10 @@ export function parseLab(text: string, file: string): LabConfig {
     problems.at({ line: 1, col: 1 }, [], `the lab file cannot be read as data: ${errorMessage(error)}`);
     throw ConfigError.invalid(problems.items);
   }
+  if (doc.contents === null) {
+    problems.at({ line: 1, col: 1 }, [], 'the lab file is empty; start from lab.yaml (the virtual lab) or labs/physical.example.yaml');
+    throw ConfigError.invalid(problems.items);
+  }
 
   const validate = createLabValidator();
   reportSchemaErrors(validate(data).errors, data, problems);
@@ -61,7 +69,7 @@ export function parseLab(text: string, file: string): LabConfig {
   return buildLabConfig(data, file);
 }
 
-function reportYamlError(error: YAMLError, problems: LabProblems): void {
+function reportYamlError(error: YAMLError, doc: Document, problems: LabProblems): void {
   const position = problems.locator.position(error.pos[0]);
   if (error.code === 'DUPLICATE_KEY') {
     const duplicate = problems.locator.duplicateKeyAt(error.pos[0]);
@@ -71,8 +79,8 @@ function reportYamlError(error: YAMLError, problems: LabProblems): void {
       return;
     }
   }
-  const kind = error.name === 'YAMLWarning' ? 'YAML problem' : 'YAML syntax error';
-  problems.at(position, [], `${kind}: ${error.message}`);
+  const described = describeYamlError(error, doc, problems.locator);
+  problems.at(described.position, [], described.message);
 }
 
 /** toJS throws on an alias without an anchor and loses its position, so find those first. */
@@ -96,6 +104,20 @@ function notFound(file: string, cause: unknown): ConfigError {
   const message =
     code === 'ENOENT'
       ? `lab file ${where} does not exist. Run from the folder that holds lab.yaml, or give the path of a lab file (see labs/physical.example.yaml).`
-      : `lab file ${where} cannot be read: ${errorMessage(cause)}. Check that it is a readable file.`;
+      : code === 'EISDIR'
+        ? `lab file ${where} is a folder, not a file. Give the path of the lab file in it, e.g. ${path.join(file, 'lab.yaml')}.`
+        : `lab file ${where} cannot be read: ${errorMessage(cause)}. Check that it is a readable file.`;
   return new ConfigError('CONFIG_NOT_FOUND', message, { cause, data: { file, resolved } });
+}
+
+/** Where the first byte that is not UTF-8 sits, as line:col over the valid text before it. */
+function notUtf8(file: string, bytes: Buffer, offset: number): ConfigError {
+  const before = bytes.subarray(0, offset).toString('utf8');
+  const line = before.split('\n').length;
+  const col = before.length - before.lastIndexOf('\n');
+  const byte = `0x${bytes[offset]!.toString(16).padStart(2, '0')}`;
+  return ConfigError.invalid([{
+    file, line, col, path: '',
+    message: `the lab file is not UTF-8: byte ${byte} here is not a UTF-8 character; save the file as UTF-8`,
+  }]);
 }

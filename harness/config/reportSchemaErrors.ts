@@ -100,6 +100,10 @@ export function show(value: unknown): string {
 
 /** YAML reads 10.0 as the number 10 and yes/no-looking words stay strings, so say so. */
 function quoteHint(schema: SchemaNode, value: unknown): string {
+  // YAML 1.2 has only true and false: "yes", "on" and friends from YAML 1.1 are plain strings.
+  if (schema['type'] === 'boolean' && typeof value === 'string' && /^(y|yes|n|no|on|off|true|false)$/i.test(value)) {
+    return ` (YAML 1.2 reads ${value} as a string; write true or false)`;
+  }
   const wantsString = schema['type'] === 'string' || schema['pattern'] !== undefined;
   if (!wantsString || (typeof value !== 'number' && typeof value !== 'boolean')) return '';
   return ` (YAML reads this as a ${typeof value}; put it in quotes)`;
