@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { SshError } from './SshError.js';
 import { hostKeyFromBlob, isSameHostKey, publicKeyLine, type HostKey } from './hostKey.js';
 
 /**
@@ -39,7 +40,7 @@ export class KnownHosts {
       text = await readFile(file, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new KnownHosts(file, []);
-      throw error;
+      throw new SshError('SSH_CONFIG', `Could not read the known_hosts file ${file}: ${(error as Error).message}`, { cause: error, data: { file } });
     }
     return KnownHosts.parse(text, file);
   }

@@ -84,7 +84,7 @@ export class SshConnection {
       const hop = await SshConnection.open(endpoint.jump, settings);
       hops.push(hop);
       try {
-        sock = await forwardTo(hop, endpoint, where);
+        sock = await forwardTo(hop, endpoint, where, settings.connectTimeoutMs);
       } catch (error) {
         hop.close();
         throw error;
@@ -102,12 +102,22 @@ export class SshConnection {
   }
 }
 
-function forwardTo(hop: SshConnection, endpoint: SshEndpoint, where: string): Promise<Duplex> {
+function forwardTo(hop: SshConnection, endpoint: SshEndpoint, where: string, timeoutMs: number): Promise<Duplex> {
   const via = endpointWhere(endpoint.jump!);
+  const data = { where, via, phase: 'connect' };
   return new Promise((resolve, reject) => {
+    let isTimedOut = false;
+    // The jump's sshd connects with its own (long) TCP timeout; ours is the connect timeout.
+    const timer = setTimeout(() => {
+      isTimedOut = true;
+      reject(new SshError('SSH_CONNECT', `SSH connect to ${where} through jump host ${via} timed out: the jump host did not reach ${endpoint.host}:${endpoint.port} within ${timeoutMs} ms`, { data }));
+    }, timeoutMs);
     hop.client.forwardOut('127.0.0.1', 0, endpoint.host, endpoint.port, (error, stream) => {
-      if (error !== undefined && error !== null) {
-        reject(new SshError('SSH_CONNECT', `SSH connect to ${where} through jump host ${via} failed: the jump host could not open a connection to ${endpoint.host}:${endpoint.port} (${error.message})`, { cause: error, data: { where, via, phase: 'connect' } }));
+      clearTimeout(timer);
+      if (isTimedOut) {
+        stream?.destroy();
+      } else if (error !== undefined && error !== null) {
+        reject(new SshError('SSH_CONNECT', `SSH connect to ${where} through jump host ${via} failed: the jump host could not open a connection to ${endpoint.host}:${endpoint.port} (${error.message})`, { cause: error, data }));
       } else {
         resolve(stream);
       }

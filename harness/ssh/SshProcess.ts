@@ -10,7 +10,9 @@ export type SshProcessExit = ExitStatus;
 /**
  * A long-running remote command (a QEMU console, `tail -F` of a log): its streams as they come,
  * and `exit`, which settles when the command ends, or rejects with SSH_DISCONNECTED when the
- * connection drops first. Nothing is buffered beyond what the streams themselves hold.
+ * connection drops first. As with a child process, read (or resume()) stdout and stderr: an
+ * unread stream stalls the command once the SSH window fills, and `exit` settles only after
+ * stdout has ended.
  */
 export class SshProcess {
   readonly exit: Promise<SshProcessExit>;

@@ -29,15 +29,15 @@ export function markedCommand(command: string, runId: string): string {
  * through a second exec that finds them by the marker. Resolves with how many the second exec
  * signalled; never rejects, because it is itself the clean-up after a failure.
  */
-export async function killMarkedCommand(connection: SshConnection, where: string, channel: ClientChannel, runId: string, signalName: string): Promise<number> {
+export async function killMarkedCommand(connection: SshConnection, where: string, channel: ClientChannel, runId: string, signalName: string, timeoutMs = 5_000): Promise<number> {
   sendSignal(channel, signalName);
   if (!/^[A-Z0-9]+$/.test(signalName) || !/^[0-9a-f]+$/.test(runId)) return 0;
   const marker = `${RUN_MARKER_VARIABLE}=${runId}`;
-  // The anchored cmdline pattern cannot match this script's own grep, whose argument starts with '^'.
+  // One grep per kind of file, not per process: a busy host has hundreds of processes. Neither
+  // grep matches itself: its own command line holds the pattern only after a '^', or not at all.
   const script =
-    `n=0; for d in /proc/[0-9]*; do p=\${d#/proc/}; ` +
-    `if grep -qz '^${marker}; export' "$d/cmdline" 2>/dev/null || grep -qxz '${marker}' "$d/environ" 2>/dev/null; then ` +
-    `kill -s ${signalName} -- "-$p" 2>/dev/null; kill -s ${signalName} "$p" 2>/dev/null && n=$((n+1)); fi; ` +
+    `n=0; for p in $({ grep -lzxF '${marker}' /proc/[0-9]*/environ; grep -lz '^${marker}; export' /proc/[0-9]*/cmdline; } 2>/dev/null | cut -d/ -f3 | sort -u); do ` +
+    `kill -s ${signalName} -- "-$p" 2>/dev/null; kill -s ${signalName} "$p" 2>/dev/null && n=$((n+1)); ` +
     `done; echo $n`;
   let killer: ClientChannel;
   try {
@@ -50,9 +50,17 @@ export async function killMarkedCommand(connection: SshConnection, where: string
   }
   return new Promise((resolve) => {
     const output: Buffer[] = [];
+    // A host whose login shell hangs (a slow rc file) must not hang the caller's clean-up too.
+    const deadline = setTimeout(() => {
+      killer.close();
+      resolve(0);
+    }, timeoutMs);
     killer.on('data', (chunk: Buffer) => output.push(chunk));
     killer.stderr.resume();
-    killer.on('close', () => resolve(Number.parseInt(Buffer.concat(output).toString('utf8'), 10) || 0));
+    killer.on('close', () => {
+      clearTimeout(deadline);
+      resolve(Number.parseInt(Buffer.concat(output).toString('utf8'), 10) || 0);
+    });
     killer.end();
   });
 }
