@@ -211,6 +211,15 @@ describe('SshTransport against a real sshd', function () {
       expect(process.isRunning).to.equal(false);
     });
 
+    it('names the host and the phase when its configuration cannot work', async function () {
+      const sshConfigFile = join(sshd.dir, 'ssh_config');
+      await writeFile(sshConfigFile, 'Host elsewhere\n  Port 2222\n');
+      const misconfigured = new SshTransport(sshd.hostSpec({ sshConfigHost: 'nowhere' }), { sshConfigFile });
+      const error = await rejectionOf(misconfigured.open());
+      expect(error.code).to.equal('SSH_CONFIG');
+      expect(error.message).to.contain(misconfigured.where).and.contain('configuration').and.contain('"nowhere"').and.contain(sshConfigFile);
+    });
+
     it('fails to connect with SSH_CONNECT naming user@host:port when nothing listens', async function () {
       const closedPort = new SshTransport(sshd.hostSpec({ port: 1 }), { connectTimeoutMs: 2_000 });
       const error = await rejectionOf(closedPort.open());

@@ -203,16 +203,7 @@ export class SshTransport implements CommandRunner {
   }
 
   private async connectOnce(): Promise<SshConnection> {
-    if (this.endpoint === undefined) {
-      const sshConfig = this.options.sshConfigFile === undefined ? undefined : await SshConfigFile.read(this.options.sshConfigFile);
-      this.endpoint = resolveEndpoint(this.spec, {
-        sshConfig,
-        homeDir: this.options.homeDir,
-        resolveHost: this.options.resolveHost,
-        agentSocket: this.options.agentSocket,
-        defaultedFields: this.options.defaultedFields,
-      });
-    }
+    if (this.endpoint === undefined) this.endpoint = await this.resolve();
     const connection = await SshConnection.open(this.endpoint, {
       connectTimeoutMs: this.options.connectTimeoutMs ?? 10_000,
       keepaliveIntervalMs: this.options.keepaliveIntervalMs ?? 5_000,
@@ -228,6 +219,23 @@ export class SshTransport implements CommandRunner {
     this.currentState = 'open';
     connection.onClose((cause) => this.handleDrop(connection, cause));
     return connection;
+  }
+
+  /** lab.yaml + ssh config + jump hosts; errors name the host as configured and the phase. */
+  private async resolve(): Promise<SshEndpoint> {
+    try {
+      const sshConfig = this.options.sshConfigFile === undefined ? undefined : await SshConfigFile.read(this.options.sshConfigFile);
+      return resolveEndpoint(this.spec, {
+        sshConfig,
+        homeDir: this.options.homeDir,
+        resolveHost: this.options.resolveHost,
+        agentSocket: this.options.agentSocket,
+        defaultedFields: this.options.defaultedFields,
+      });
+    } catch (error) {
+      if (!(error instanceof SshError) || error.message.includes(this.where)) throw error;
+      throw new SshError(error.code, `SSH configuration of ${this.where} (hosts.${this.spec.name}): ${error.message}`, { cause: error, data: { ...error.data, where: this.where, phase: 'configuration' } });
+    }
   }
 
   private handleDrop(connection: SshConnection, cause: Error | undefined): void {
