@@ -18,8 +18,7 @@ export function addLabCommands(program: Command, io: CliIo): void {
       const config = loadLabOption(program);
       const environment = readEnvironment();
       const virtualLab = new VirtualLab(config, new LocalRunner(), (line) => io.err(line), { isRoot: environment.isRoot });
-      const result = await virtualLab.up();
-      io.out(`Lab "${config.name}" is up (${result.durationMs} ms).`);
+      await virtualLab.up();
       if (!options.preflight) return;
       const connections = new HostConnections(config, environment);
       try {
@@ -37,8 +36,7 @@ export function addLabCommands(program: Command, io: CliIo): void {
     .action(async (options: { purge?: boolean }) => {
       const config = loadLabOption(program);
       const virtualLab = new VirtualLab(config, new LocalRunner(), (line) => io.err(line), { isRoot: readEnvironment().isRoot });
-      const result = await virtualLab.down({ purge: options.purge === true });
-      io.out(`Lab "${config.name}" is down (${result.durationMs} ms): stopped ${result.stopped.length} process(es), removed ${result.removed.length} namespace(s)/link(s)${result.isPurged ? ', state purged' : ''}.`);
+      await virtualLab.down({ purge: options.purge === true });
     });
   lab
     .command('status')
