@@ -8,6 +8,7 @@ import { HostConnections } from '../host/HostConnections.js';
 import { preflightLab, type LabPreflight } from '../host/preflightLab.js';
 import type { HostPreflight } from '../host/preflightHost.js';
 import { runChecked } from '../LocalRunner.js';
+import type { CommandRunner } from '../runner.js';
 import { ProbeStream } from '../measure/ProbeStream.js';
 import { Migration } from '../migration/Migration.js';
 import type { MigrationRecord } from '../migration/MigrationRecord.js';
@@ -71,6 +72,12 @@ export class LabSession {
     const host = this.lab.hosts[name];
     if (host === undefined) throw new InfrastructureError('LAB_NO_HOST', `No host "${name}" in ${this.lab.file}`);
     return host;
+  }
+
+  /** Commands on a host of the pair, over the session's SSH connection (opened on first use). */
+  hostRunner(name: string): CommandRunner {
+    const host = this.host(name);
+    return { where: `${host.user}@${host.address}:${host.port}`, run: async (command, options) => (await this.connections.open(host)).run(command, options) };
   }
 
   hostPreflight(name: string): HostPreflight {
