@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import { posix } from 'node:path';
+import { readEnvironment } from '../../config/environment.js';
+import type { HostSpec, LabConfig } from '../../config/types.js';
+import { LocalRunner, runChecked } from '../../LocalRunner.js';
+import { sh } from '../../shell.js';
+import type { SshTransport } from '../../ssh/SshTransport.js';
+import { TeardownStack } from '../../teardown.js';
+import { labYamlConfig } from '../../virtual-lab/labConfigFixture.js';
+import { VirtualLab } from '../../virtual-lab/VirtualLab.js';
+import { HostConnections } from '../HostConnections.js';
+
+/**
+ * For lab tests of host changes (journal, lease, provisioning): the project's lab.yaml lab, up
+ * (brought up if it was not, and then brought down again by close()), SSH to its hosts, and
+ * per-test scratch folders under a host's workDir so tests never touch the journal or lease a
+ * real run uses.
+ */
+export class LabHosts {
+  private readonly teardown = new TeardownStack('lab hosts for a test');
+
+  private constructor(
+    readonly config: LabConfig,
+    readonly connections: HostConnections,
+  ) {}
+
+  static async open(log: (line: string) => void = () => undefined): Promise<LabHosts> {
+    const config = labYamlConfig();
+    const environment = readEnvironment();
+    const lab = new VirtualLab(config, new LocalRunner(), log, { isRoot: environment.isRoot });
+    const hosts = new LabHosts(config, new HostConnections(config, environment));
+    if (!(await lab.status()).isUp) {
+      await lab.up();
+      hosts.teardown.push('bring the lab down again (this test brought it up)', async () => {
+        await lab.down();
+      });
+    }
+    hosts.teardown.push('close SSH connections', () => hosts.connections.closeAll());
+    return hosts;
+  }
+
+  host(name: string): HostSpec {
+    const host = this.config.hosts[name];
+    if (host === undefined) throw new Error(`no host ${name} in ${this.config.file}`);
+    return host;
+  }
+
+  transport(name: string): Promise<SshTransport> {
+    return this.connections.open(this.host(name));
+  }
+
+  /** A new private folder under the host's workDir, removed by close(). */
+  async scratchDir(name: string, label: string): Promise<string> {
+    const dir = posix.join(this.host(name).workDir, `test-${label}-${process.pid}-${randomBytes(3).toString('hex')}`);
+    const transport = await this.transport(name);
+    await runChecked(transport, sh`mkdir -p -m 0700 ${dir}`);
+    this.teardown.push(`remove ${dir} on ${name}`, async () => {
+      await runChecked(await this.transport(name), sh`rm -rf -- ${dir}`);
+    });
+    return dir;
+  }
+
+  async close(): Promise<void> {
+    await this.teardown.run();
+  }
+}
