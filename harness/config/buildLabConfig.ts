@@ -6,6 +6,7 @@ import type {
   HostSpec,
   LabConfig,
   LabKind,
+  NestedLabSpec,
   NicSpec,
   QemuBuildSpec,
   VirtualLabSpec,
@@ -15,6 +16,7 @@ import type {
 interface LabDocument {
   lab: { name: string; kind: LabKind; stateDir: string; reportsDir: string };
   virtualLab?: VirtualLabSpec;
+  nestedLab?: NestedLabSpec;
   hosts: Record<string, HostDocument>;
   pairs: HostPairSpec[];
   qemu: Record<string, { binary: string; minVersion?: string }>;
@@ -135,6 +137,7 @@ export function buildLabConfig(data: unknown, file: string): LabConfig {
     guests,
     defaults: doc.defaults,
     ...(doc.virtualLab === undefined ? {} : { virtualLab: { ...doc.virtualLab } }),
+    ...(doc.nestedLab === undefined ? {} : { nestedLab: { ...doc.nestedLab } }),
   };
 }
 

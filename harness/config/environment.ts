@@ -11,6 +11,8 @@ export interface Environment {
   /** NO_COLOR (https://no-color.org) or not a terminal. */
   readonly isColorless: boolean;
   readonly isCi: boolean;
+  /** HIL_NESTED_LAB=1: this run is the CI stage (or a developer) that builds and boots the nested lab. */
+  readonly runsNestedLab: boolean;
 }
 
 export function readEnvironment(): Environment {
@@ -25,5 +27,6 @@ export function readEnvironment(): Environment {
     isTty,
     isColorless: (env['NO_COLOR'] ?? '') !== '' || !isTty,
     isCi: (env['CI'] ?? '') !== '' && env['CI'] !== 'false',
+    runsNestedLab: env['HIL_NESTED_LAB'] === '1',
   };
 }

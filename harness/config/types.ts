@@ -20,6 +20,8 @@ export interface LabConfig {
   readonly defaults: DefaultsSpec;
   /** Present for kind "virtual": how the single-machine lab is laid out. */
   readonly virtualLab?: VirtualLabSpec;
+  /** Present for kind "nested": how the two-VM lab with real VFIO is laid out. */
+  readonly nestedLab?: NestedLabSpec;
 }
 
 export interface HostSpec {
@@ -156,4 +158,16 @@ export interface VirtualLabSpec {
   readonly guestKernelFlavour: 'cloud' | 'generic';
   /** Taps to create per host. */
   readonly tapsPerHost: number;
+}
+
+/** The nested lab's layout: its hosts are VMs (L1) on this machine, on a network of their own. */
+export interface NestedLabSpec {
+  /** Prefix of every namespace, veth, bridge and tap the nested lab makes. */
+  readonly prefix: string;
+  /** Controller's address on the nested lab network, with prefix length: "10.232.0.1/24". */
+  readonly controllerAddress: string;
+  readonly hostMemoryMiB: number;
+  readonly hostCpus: number;
+  /** Size of the L1 root filesystem image (sparse). */
+  readonly imageSizeMiB: number;
 }
