@@ -6,11 +6,11 @@ import { raw, sh } from '../shell.js';
 import { QmpDisconnectedError } from '../qmp/errors.js';
 import { QmpClient, type QmpClientOptions } from '../qmp/QmpClient.js';
 import { buildArgv } from './buildArgv.js';
-import { QemuStartError, QemuStateError, QemuStopError } from './errors.js';
+import { QemuTimeoutError, QemuStartError, QemuStateError, QemuStopError } from './errors.js';
 import { isVmProcessAlive, killVmByPidFileCommand, probeVmProcess, signalVmProcess, type VmProcessProbe } from './probeVmProcess.js';
 import { vmFiles, type VmFiles } from './vmFiles.js';
 import type { VmSpec } from './VmSpec.js';
-import { becomesTrue, waitFor } from './waitFor.js';
+import { becomesTrue, waitFor } from '../waitFor.js';
 
 export type VmState = 'created' | 'starting' | 'running' | 'stopped';
 
@@ -158,7 +158,7 @@ export class QemuProcess {
           }
           return probe.isAlive && probe.hasQmpSocket && probe.pid !== undefined ? { isDone: true, value: probe.pid } : { isDone: false, seen: probe.seen };
         },
-        { timeoutMs },
+        { timeoutMs, onTimeout: (what, ms, lastSeen) => new QemuTimeoutError(what, ms, lastSeen) },
       );
     } catch (error) {
       if (error instanceof QemuStartError) throw error;

@@ -5,7 +5,7 @@ import { sh } from '../shell.js';
 import { QemuStopError } from './errors.js';
 import { isVmProcessAlive, signalVmProcess } from './probeVmProcess.js';
 import { nameFromArgument, parseVmName } from './vmName.js';
-import { becomesTrue } from './waitFor.js';
+import { becomesTrue } from '../waitFor.js';
 
 /** A QEMU on a host that names a harness VM ("-name guest=hil-...") of another run. */
 export interface StaleQemu {

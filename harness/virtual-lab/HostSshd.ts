@@ -8,7 +8,7 @@ import { hostKeyPath } from './labKeys.js';
 import type { HostLayout } from './labLayout.js';
 import { processArgv, readPidFile, stopProcesses } from './processes.js';
 import { VirtualLabError } from './VirtualLabError.js';
-import { waitFor } from './waitFor.js';
+import { waitFor } from '../waitFor.js';
 
 export const SSHD_BINARY = '/usr/sbin/sshd';
 
@@ -142,7 +142,7 @@ export class HostSshd {
         const answer = await this.banner(500);
         return 'banner' in answer ? { isDone: true, value: answer.banner } : { isDone: false, seen: `sshd pid ${pid} running; ${answer.failure}` };
       },
-      { timeoutMs },
+      { timeoutMs, onTimeout: (what: string, ms: number, lastSeen: string) => new VirtualLabError('LAB_WAIT_TIMEOUT', `Timed out after ${ms} ms waiting for ${what}; last seen: ${lastSeen}`, { data: { what, timeoutMs: ms, lastSeen } }) },
     );
   }
 

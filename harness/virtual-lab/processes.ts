@@ -1,8 +1,9 @@
+import { VirtualLabError } from './VirtualLabError.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { runChecked } from '../LocalRunner.js';
 import type { CommandRunner } from '../runner.js';
 import { sh } from '../shell.js';
-import { pollUntil, waitFor } from './waitFor.js';
+import { becomesTrue, waitFor } from '../waitFor.js';
 
 /** argv of a live process, or undefined when it is gone (zombies count as gone). */
 export function processArgv(pid: number): string[] | undefined {
@@ -51,8 +52,8 @@ export async function stopProcesses(pids: readonly number[], what: string, grace
   if (alive().length === 0) return;
   for (const pid of alive()) signal(pid, 'SIGTERM');
   const describe = (): string => alive().map((p) => `${p} ${(processArgv(p) ?? []).slice(0, 2).join(' ')}`).join(', ');
-  const isGone = await pollUntil(() => alive().length === 0, { timeoutMs: graceMs });
+  const isGone = await becomesTrue(() => alive().length === 0, { timeoutMs: graceMs });
   if (isGone) return;
   for (const pid of alive()) signal(pid, 'SIGKILL');
-  await waitFor(`${what} to exit after SIGKILL`, () => (alive().length === 0 ? { isDone: true, value: undefined } : { isDone: false, seen: describe() }), { timeoutMs: 5_000 });
+  await waitFor(`${what} to exit after SIGKILL`, () => (alive().length === 0 ? { isDone: true, value: undefined } : { isDone: false, seen: describe() }), { timeoutMs: 5_000, onTimeout: (what: string, ms: number, lastSeen: string) => new VirtualLabError('LAB_WAIT_TIMEOUT', `Timed out after ${ms} ms waiting for ${what}; last seen: ${lastSeen}`, { data: { what, timeoutMs: ms, lastSeen } }) });
 }
