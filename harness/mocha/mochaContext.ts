@@ -1,4 +1,5 @@
 import type { Capability } from '../host/capabilities.js';
+import type { LabCapability } from '../session/labCapabilities.js';
 import type { LabSession } from '../session/LabSession.js';
 import type { TestScope } from '../session/TestScope.js';
 
@@ -20,7 +21,7 @@ declare module 'mocha' {
  * Skips the current test unless both hosts of the pair have the capabilities, naming what is
  * missing (design.md §5: never faked as passing).
  */
-export function requireCapabilities(context: Mocha.Context, needed: readonly Capability[]): void {
+export function requireCapabilities(context: Mocha.Context, needed: readonly (Capability | LabCapability)[]): void {
   const reason = context.lab.missingCapabilities(needed);
   if (reason !== null) {
     if (context.test !== undefined) context.test.hilSkipReason = reason;

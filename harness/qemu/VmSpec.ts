@@ -106,9 +106,14 @@ export interface MdevVmNic {
   readonly migration?: VfioMigrationOptions;
 }
 
-/** An emulated Intel VT-d; always with caching-mode=on (VFIO needs it) and intremap=on. */
+/** An emulated Intel VT-d with intremap=on and, unless turned off, caching-mode=on (VFIO needs it). */
 export interface ViommuSpec {
   readonly model: 'intel-iommu';
+  /**
+   * caching-mode (default true). Only admission case A12 turns it off: QEMU then refuses the first
+   * VFIO MAP notifier ("We need to set caching-mode=on for intel-iommu ...", brief §2.1).
+   */
+  readonly hasCachingMode?: boolean;
   /** x-scalable-mode=on. */
   readonly isScalableMode?: boolean;
   /** x-flts=on (first-stage translation): QEMU needs the IOMMUFD backend for every VFIO device. */

@@ -141,6 +141,11 @@ describe('buildArgv', function () {
     expect(valuesOf(argv, '-device')[0]).to.equal('intel-iommu,id=viommu0,intremap=on,caching-mode=on,x-scalable-mode=on,x-flts=on');
   });
 
+  it('turns caching-mode off only when asked (admission case A12)', function () {
+    const argv = buildArgv({ ...BASE, machine: 'q35', viommu: { model: 'intel-iommu', hasCachingMode: false }, nics: [VF_LEGACY] });
+    expect(valuesOf(argv, '-device')[0]).to.equal('intel-iommu,id=viommu0,intremap=on,caching-mode=off');
+  });
+
   it('leaves q35 alone without a vIOMMU', function () {
     expect(valuesOf(buildArgv({ ...BASE, machine: 'q35' }), '-machine')).to.deep.equal(['q35']);
   });

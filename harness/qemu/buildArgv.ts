@@ -38,7 +38,8 @@ export function buildArgv(spec: VmSpec): string[] {
   if (spec.viommu !== undefined) {
     const scalable = spec.viommu.isScalableMode === true ? ',x-scalable-mode=on' : '';
     const flts = spec.viommu.hasFirstStageTranslation === true ? ',x-flts=on' : '';
-    add('-device', `intel-iommu,id=viommu0,intremap=on,caching-mode=on${scalable}${flts}`);
+    const cachingMode = spec.viommu.hasCachingMode === false ? 'off' : 'on';
+    add('-device', `intel-iommu,id=viommu0,intremap=on,caching-mode=${cachingMode}${scalable}${flts}`);
   }
   // One /dev/iommu context shared by every IOMMUFD device (docs/devel/vfio-iommufd.rst).
   if (spec.nics.some((nic) => nic.kind !== 'emulated' && nic.backend === 'iommufd')) {

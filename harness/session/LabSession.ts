@@ -16,11 +16,13 @@ import type { PhaseHook } from '../migration/PhaseHook.js';
 import { QemuProcess } from '../qemu/QemuProcess.js';
 import { vmName } from '../qemu/vmName.js';
 import { sh } from '../shell.js';
+import { detectLabAbilities, isLabCapability, type LabAbilities, type LabCapability } from './labCapabilities.js';
 import { LabVm } from './LabVm.js';
+import type { LinkControl } from './LinkControl.js';
 import type { TestScope } from './TestScope.js';
 import { vmSpecFor, type VmRequest } from './vmSpecFor.js';
 
-export interface LaunchOptions extends Pick<VmRequest, 'nicModel' | 'hasViommu' | 'isIncoming' | 'tracePatterns'> {
+export interface LaunchOptions extends Pick<VmRequest, 'nicModel' | 'hasViommu' | 'isIncoming' | 'tracePatterns' | 'nics' | 'append' | 'viommu' | 'memoryMiB' | 'extraArgs'> {
   readonly host: string;
   readonly role: string;
   readonly guest?: string;
@@ -33,6 +35,11 @@ export interface MigrateOptions {
   readonly downtimeLimitMs?: number;
   readonly maxBandwidthBytesPerSec?: number;
   readonly timeoutMs?: number;
+  /** QEMU ≥ 9.1: keep the destination up after a failed load, to read its error (brief §7 D3). */
+  readonly destinationExitOnError?: boolean;
+  /** More migration capabilities on both ends (e.g. postcopy-ram for admission case A10). */
+  readonly extraCapabilities?: Readonly<Record<string, boolean>>;
+  readonly isSwitchoverAckWanted?: boolean;
 }
 
 /**
@@ -50,6 +57,7 @@ export class LabSession {
     readonly runDir: string,
     readonly preflight: LabPreflight,
     private readonly connections: HostConnections,
+    private readonly abilities: LabAbilities,
   ) {}
 
   static async open(options: { lab: LabConfig; environment: Environment; runId: string; runDir: string; pairName?: string }): Promise<LabSession> {
@@ -65,7 +73,7 @@ export class LabSession {
       const failed = preflight.hosts.flatMap((h) => h.checks.filter((c) => !c.isOk).map((c) => `${h.host}: ${c.name}: ${c.detail}`));
       throw new InfrastructureError('LAB_NOT_READY', `Preflight of pair ${pair.name} failed:\n  ${failed.join('\n  ')}`, { data: { failed } });
     }
-    return new LabSession(lab, pair, options.runId, options.runDir, preflight, connections);
+    return new LabSession(lab, pair, options.runId, options.runDir, preflight, connections, await detectLabAbilities(lab));
   }
 
   host(name: string): HostSpec {
@@ -84,16 +92,32 @@ export class LabSession {
     return this.preflight.hosts.find((h) => h.host === name)!;
   }
 
-  /** Why the pair cannot run a test needing these capabilities, or null when both hosts have them. */
-  missingCapabilities(needed: readonly Capability[]): string | null {
+  /** Why the pair cannot run a test needing these capabilities, or null when both hosts (and the lab) have them. */
+  missingCapabilities(needed: readonly (Capability | LabCapability)[]): string | null {
     const missing: string[] = [];
+    for (const capability of needed.filter(isLabCapability)) {
+      const verdict = this.abilities.verdicts.find((v) => v.capability === capability);
+      if (verdict?.isPresent !== true) missing.push(`${capability} (${verdict?.reason ?? 'unknown'})`);
+    }
     for (const host of [this.pair.source, this.pair.destination]) {
-      for (const capability of needed) {
+      for (const capability of needed.filter((c): c is Capability => !isLabCapability(c))) {
         const verdict: CapabilityVerdict | undefined = this.hostPreflight(host).capabilities.find((c) => c.capability === capability);
         if (verdict?.isPresent !== true) missing.push(`${capability} on ${host} (${verdict?.reason ?? 'unknown'})`);
       }
     }
     return missing.length === 0 ? null : `missing capability: ${missing.join('; ')}`;
+  }
+
+  /** The lab's control over the link between hosts, when it has one (capability link-control). */
+  get linkControl(): LinkControl | null {
+    return this.abilities.linkControl;
+  }
+
+  /** The VM's trace file as it is now ("" when QEMU wrote none yet), at most the last 16 MiB. */
+  async readTrace(vm: LabVm): Promise<string> {
+    const transport = await this.connections.open(vm.host);
+    const file = vm.process.files.traceLog;
+    return (await runChecked(transport, sh`if [ -f ${file} ]; then tail -c 16777216 ${file}; fi`)).stdout;
   }
 
   async launchVm(scope: TestScope, options: LaunchOptions): Promise<LabVm> {
@@ -160,6 +184,9 @@ export class LabSession {
         timeoutMs: options.timeoutMs ?? d.timeouts.migrationMs, resumeTimeoutMs: d.timeouts.bootMs,
         ...(options.hooks !== undefined ? { hooks: options.hooks } : {}),
         ...(options.probe !== undefined ? { probe: options.probe } : {}),
+        ...(options.destinationExitOnError !== undefined ? { destinationExitOnError: options.destinationExitOnError } : {}),
+        ...(options.extraCapabilities !== undefined ? { extraCapabilities: options.extraCapabilities } : {}),
+        ...(options.isSwitchoverAckWanted !== undefined ? { isSwitchoverAckWanted: options.isSwitchoverAckWanted } : {}),
       },
     );
     const record = await migration.run();

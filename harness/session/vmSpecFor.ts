@@ -1,7 +1,7 @@
 import type { GuestImageSpec, HostSpec, NicSpec } from '../config/types.js';
 import { HarnessError } from '../errors.js';
 import { vmFiles } from '../qemu/vmFiles.js';
-import type { VmNic, VmSpec } from '../qemu/VmSpec.js';
+import type { ViommuSpec, VmNic, VmSpec } from '../qemu/VmSpec.js';
 
 export interface VmRequest {
   readonly name: string;
@@ -14,6 +14,18 @@ export interface VmRequest {
   readonly hasViommu?: boolean;
   readonly isIncoming?: boolean;
   readonly tracePatterns?: readonly string[];
+  /**
+   * The VM's NICs instead of the lab file's: VFIO/mdev devices a test assigns itself, or a second
+   * emulated NIC. Source and destination must be given the same list.
+   */
+  readonly nics?: readonly VmNic[];
+  /** The kernel command line instead of the guest's (e.g. the guest's plus intel_iommu=on iommu=nopt). */
+  readonly append?: string;
+  /** A vIOMMU other than the default intel-iommu (scalable mode, caching-mode off); implies hasViommu. */
+  readonly viommu?: ViommuSpec;
+  readonly memoryMiB?: number;
+  /** Appended verbatim to QEMU's command line (VmSpec.extraArgs). */
+  readonly extraArgs?: readonly string[];
 }
 
 function vmNic(nic: NicSpec, modelOverride: VmRequest['nicModel']): VmNic {
@@ -33,26 +45,28 @@ function vmNic(nic: NicSpec, modelOverride: VmRequest['nicModel']): VmNic {
  */
 export function vmSpecFor(request: VmRequest): VmSpec {
   const files = vmFiles(request.host.workDir, request.name);
-  const hasViommu = request.hasViommu === true;
+  const hasViommu = request.hasViommu === true || request.viommu !== undefined;
+  const append = request.append ?? request.guest.append;
   return {
     name: request.name,
     // A vIOMMU needs q35; pc keeps the plain case small and fast under TCG.
     machine: hasViommu ? 'q35' : 'pc',
     accelerator: 'tcg',
-    memoryMiB: request.guest.memoryMiB,
+    memoryMiB: request.memoryMiB ?? request.guest.memoryMiB,
     cpus: request.guest.cpus,
     boot: {
       kind: 'kernel', kernel: request.boot.kernel,
       ...(request.boot.initrd !== undefined ? { initrd: request.boot.initrd } : {}),
-      ...(request.guest.append !== undefined ? { append: request.guest.append } : {}),
+      ...(append !== undefined ? { append } : {}),
     },
     qmpSocket: files.qmpSocket,
     serialSocket: files.serialSocket,
     serialLogFile: files.serialLog,
-    nics: request.host.nics.map((nic) => vmNic(nic, request.nicModel)),
-    ...(hasViommu ? { viommu: { model: 'intel-iommu' as const } } : {}),
+    nics: request.nics ?? request.host.nics.map((nic) => vmNic(nic, request.nicModel)),
+    ...(hasViommu ? { viommu: request.viommu ?? { model: 'intel-iommu' as const } } : {}),
     ...(request.tracePatterns !== undefined && request.tracePatterns.length > 0 ? { traces: { patterns: request.tracePatterns, file: files.traceLog } } : {}),
     isLogTimestamped: true,
     isIncoming: request.isIncoming === true,
+    ...(request.extraArgs !== undefined && request.extraArgs.length > 0 ? { extraArgs: request.extraArgs } : {}),
   };
 }
