@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { causeChain, HarnessError } from '../errors.js';
 import { ExitCode } from './ExitCode.js';
+import { addHostCommands } from './hostCommands.js';
 import { addLabCommands, addPreflightCommand } from './labCommands.js';
 import { addRunCommand } from './runCommand.js';
 import type { CliIo } from './cliSupport.js';
@@ -16,6 +17,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
   addLabCommands(program, capture);
   addPreflightCommand(program, capture);
+  addHostCommands(program, capture);
   addRunCommand(program, capture);
   try {
     await program.parseAsync([...argv]);

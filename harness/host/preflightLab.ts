@@ -4,6 +4,7 @@ import { causeChain, errorMessage } from '../errors.js';
 import { HostConnections } from './HostConnections.js';
 import { CLOCK_LOOP_COMMAND, streamingClockReader } from './measureClockOffset.js';
 import { preflightHost, type HostPreflight } from './preflightHost.js';
+import { journalCheck, replayHostJournal } from './UndoJournalRecovery.js';
 
 export interface LabPreflight {
   readonly lab: string;
@@ -14,8 +15,12 @@ export interface LabPreflight {
   readonly durationMs: number;
 }
 
-/** Preflight of the named hosts (default: all), in parallel, over the given connections. */
-export async function preflightLab(lab: LabConfig, connections: HostConnections, hostNames = Object.keys(lab.hosts)): Promise<LabPreflight> {
+/**
+ * Preflight of the named hosts (default: all), in parallel, over the given connections. With
+ * `replayLeftoverJournals` (a run, holding its leases) each host's leftover undo journal is
+ * replayed first, before anything else, and the outcome is the `journal` check.
+ */
+export async function preflightLab(lab: LabConfig, connections: HostConnections, hostNames = Object.keys(lab.hosts), options: { readonly replayLeftoverJournals?: boolean } = {}): Promise<LabPreflight> {
   const startedAt = Date.now();
   const hosts = await Promise.all(
     hostNames.map(async (name): Promise<HostPreflight> => {
@@ -23,7 +28,9 @@ export async function preflightLab(lab: LabConfig, connections: HostConnections,
       const hostStartedAt = Date.now();
       try {
         const transport = await connections.open(host);
-        return await preflightHost(lab, host, transport, async () => streamingClockReader(await transport.spawn(CLOCK_LOOP_COMMAND), transport.where));
+        const journal = options.replayLeftoverJournals === true ? journalCheck(await replayHostJournal(host, transport, { commandTimeoutMs: lab.defaults.timeouts.commandMs })) : null;
+        const preflight = await preflightHost(lab, host, transport, async () => streamingClockReader(await transport.spawn(CLOCK_LOOP_COMMAND), transport.where));
+        return journal === null ? preflight : { ...preflight, checks: [journal, ...preflight.checks] };
       } catch (error) {
         return {
           host: name, where: connections.transportFor(host).where, isReachable: false, facts: null, capabilities: [],

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { posix } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
 import { readEnvironment } from '../../config/environment.js';
 import type { HostSpec, LabConfig } from '../../config/types.js';
 import { LocalRunner, runChecked } from '../../LocalRunner.js';
@@ -58,6 +60,23 @@ export class LabHosts {
       await runChecked(await this.transport(name), sh`rm -rf -- ${dir}`);
     });
     return dir;
+  }
+
+  /**
+   * A copy of the lab file whose host `name` has `workDir` (for CLI tests that must not touch
+   * the real workDir); every other relative path made absolute, since the copy lives elsewhere.
+   */
+  labFileWithWorkDir(name: string, workDir: string): string {
+    const dir = mkdtempSync(join(tmpdir(), 'hil-lab-copy-'));
+    this.teardown.push(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
+    const labDir = posix.dirname(this.config.file);
+    let text = readFileSync(this.config.file, 'utf8').replace(/(?<![\w/])\.lab(?=[/\s])/g, join(labDir, '.lab'));
+    const workDirLine = new RegExp(`^(\\s*workDir:\\s*)\\S*${name}\\s*$`, 'm');
+    if (!workDirLine.test(text)) throw new Error(`${this.config.file} has no workDir line ending in ${name}: update labHosts.ts`);
+    text = text.replace(workDirLine, `$1${workDir}`).replace(/^(\s*reportsDir:\s*)\S+/m, `$1${join(dir, 'reports')}`);
+    const file = join(dir, 'lab.yaml');
+    writeFileSync(file, text);
+    return file;
   }
 
   async close(): Promise<void> {
