@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, Client, ConnectConfig, ParsedKey, ServerHostKeyAlgorithm } from 'ssh2';
+import { redact } from '../redact.js';
 import { SshError } from './SshError.js';
 import { endpointWhere, type SshEndpoint } from './SshEndpoint.js';
 import { checkHostKey, type AcceptedHostKeys } from './checkHostKey.js';
@@ -211,7 +212,8 @@ async function authMethodsFor(endpoint: SshEndpoint, settings: ConnectSettings):
     }
     const parsed = ssh2.utils.parseKey(text, settings.passphrase);
     if (parsed instanceof Error) {
-      const why = settings.passphrase === undefined && /encrypt|passphrase/i.test(parsed.message) ? 'it is passphrase-protected and no passphrase was given' : parsed.message;
+      // The library's words, which saw the passphrase: redacted in case a version ever echoes it.
+      const why = settings.passphrase === undefined && /encrypt|passphrase/i.test(parsed.message) ? 'it is passphrase-protected and no passphrase was given' : redact(parsed.message, [settings.passphrase]);
       throw new SshError('SSH_AUTH', `SSH authentication to ${where} cannot start: identity file ${file} could not be loaded: ${why}. ${endpoint.authHint}`, { data: { where, phase: 'authentication', file } });
     }
     const key: ParsedKey | undefined = Array.isArray(parsed) ? parsed[0] : parsed;

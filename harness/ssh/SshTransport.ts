@@ -56,11 +56,18 @@ export class SshTransport implements CommandRunner {
   private readonly acceptedHostKeys: AcceptedHostKeys = new Map();
   private readonly disconnectListeners = new Set<(error: SshError) => void>();
   private readonly processes = new Set<SshProcess>();
+  private readonly options: Omit<SshTransportOptions, 'passphrase'>;
+  /** A #private field: util.inspect, JSON.stringify and test failure diffs of a transport never show it. */
+  readonly #passphrase: string | undefined;
 
   constructor(
     readonly spec: HostSpec,
-    private readonly options: SshTransportOptions = {},
-  ) {}
+    options: SshTransportOptions = {},
+  ) {
+    const { passphrase, ...rest } = options;
+    this.options = rest;
+    this.#passphrase = passphrase;
+  }
 
   /** "user@host:port" as connected (after ssh config), or as configured before open(). */
   get where(): string {
@@ -208,7 +215,7 @@ export class SshTransport implements CommandRunner {
       connectTimeoutMs: this.options.connectTimeoutMs ?? 10_000,
       keepaliveIntervalMs: this.options.keepaliveIntervalMs ?? 5_000,
       keepaliveCountMax: this.options.keepaliveCountMax ?? 3,
-      passphrase: this.options.passphrase,
+      passphrase: this.#passphrase,
       acceptedHostKeys: this.acceptedHostKeys,
     });
     if (this.currentState === 'closing' || this.currentState === 'closed') {
