@@ -31,7 +31,7 @@ describe('GuestImageBuilder (root: apt-get download, mknod)', function () {
     expect(result.manifest.inputs.kernelPackage).to.match(/^linux-image-.*-cloud-amd64$/);
     expect(result.manifest.modulesLoaded.some((m) => m.endsWith('/virtio_net.ko'))).to.equal(true);
     const listing = (await runChecked(runner, sh`zcat ${join(dir, 'out', 'initrd.img')} | cpio -t --quiet`)).stdout.split('\n');
-    expect(listing).to.include.members(['init', 'bin/busybox', 'bin/udp-echo', 'bin/sh', 'dev/console', 'lib/modules/load-order']);
+    expect(listing).to.include.members(['init', 'bin/busybox', 'bin/udp-echo', 'bin/vfio-loop', 'bin/sh', 'dev/console', 'lib/modules/load-order']);
     const loadOrder = (await initrdFile('lib/modules/load-order')).trim().split('\n');
     expect(loadOrder.findIndex((m) => m.endsWith('/failover.ko'))).to.be.below(loadOrder.findIndex((m) => m.endsWith('/virtio_net.ko')));
     expect(statSync(join(dir, 'out', 'vmlinuz')).size).to.be.greaterThan(1_000_000);

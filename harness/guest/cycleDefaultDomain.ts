@@ -1,0 +1,48 @@
+import type { CommandRunner } from '../runner.js';
+import { sh } from '../shell.js';
+import type { DomainSwitchOutcome } from './DomainSwitchOutcome.js';
+import { GuestActionError } from './GuestActionError.js';
+
+/**
+ * The sysfs way into the blocking domain (brief §5.4b): unbind the function, write the other
+ * default-domain type to /sys/kernel/iommu_groups/<g>/type and back, rebind. VT-d cannot switch
+ * DMA↔identity atomically, so each write passes through the blocking domain
+ * (intel_iommu_attach_device → device_block_translation). The kernel accepts the write only for
+ * a group of one unbound device. The function keeps its driver_override, so the rebind gives it
+ * back to the same driver (vfio-pci after bindGuestVfioPci).
+ */
+export function defaultDomainCycleCommand(bdf: string, cycles: number): string {
+  if (!Number.isInteger(cycles) || cycles < 1) throw new GuestActionError('GUEST_DOMAIN_CYCLE', `cycles must be a positive integer, got ${cycles}`);
+  const dir = `/sys/bus/pci/devices/${bdf}`;
+  return [
+    sh`d=${dir}; b=${bdf}; n=${cycles}`,
+    'g=$(basename $(readlink $d/iommu_group)); t=/sys/kernel/iommu_groups/$g/type; orig=$(cat $t)',
+    'case $orig in identity) other=DMA ;; *) other=identity ;; esac',
+    'f=0; i=0; s=$(cut -d" " -f1 /proc/uptime)',
+    'while [ $i -lt $n ]; do i=$((i+1)); ok=1; '
+      + '[ -e $d/driver ] && { echo $b > $d/driver/unbind || { echo "domain-cycle: cycle $i: unbind failed"; ok=0; }; }; '
+      + 'echo $other > $t || { echo "domain-cycle: cycle $i: write $other failed"; ok=0; }; '
+      + 'echo $orig > $t || { echo "domain-cycle: cycle $i: write $orig failed"; ok=0; }; '
+      + 'echo $b > /sys/bus/pci/drivers_probe; [ -e $d/driver ] || { echo "domain-cycle: cycle $i: rebind failed"; ok=0; }; '
+      + '[ $ok -eq 1 ] || f=$((f+1)); done',
+    'e=$(cut -d" " -f1 /proc/uptime)',
+    'echo "domain-cycle: done cycles=$i failed=$f uptime_start=$s uptime_end=$e types=$orig,$other final=$(cat $t)"',
+  ].join('; ');
+}
+
+export function parseDomainCycleOutput(bdf: string, text: string): DomainSwitchOutcome | null {
+  const done = /domain-cycle: done cycles=(\d+) failed=(\d+) uptime_start=([\d.]+) uptime_end=([\d.]+)/.exec(text);
+  if (done === null) return null;
+  const errors = text.split('\n').map((l) => l.trim()).filter((l) => /^domain-cycle: cycle \d+: /.test(l) || /write error/.test(l));
+  const elapsedMs = Math.round((Number(done[4]) - Number(done[3])) * 1000);
+  return { way: 'sysfs-default-domain', bdf, cycles: Number(done[1]), failedCycles: Number(done[2]), elapsedMs, errors };
+}
+
+export async function cycleDefaultDomain(guest: CommandRunner, bdf: string, options: { readonly cycles: number; readonly timeoutMs?: number }): Promise<DomainSwitchOutcome> {
+  const result = await guest.run(`( ${defaultDomainCycleCommand(bdf, options.cycles)} ) 2>&1`, { timeoutMs: options.timeoutMs ?? 60_000 });
+  const outcome = parseDomainCycleOutput(bdf, result.stdout);
+  if (outcome === null) {
+    throw new GuestActionError('GUEST_DOMAIN_CYCLE', `The default-domain cycle on ${bdf} over ${guest.where} did not finish (exit ${result.exitCode}): ${result.stdout.trim().slice(-400)}`, { data: { bdf } });
+  }
+  return outcome;
+}

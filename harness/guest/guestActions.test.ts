@@ -1,0 +1,43 @@
+import { expect } from 'chai';
+import { defaultDomainCycleCommand, parseDomainCycleOutput } from './cycleDefaultDomain.js';
+import { parseGuestPciListing } from './guestPciFunctions.js';
+import { parseVfioLoopOutput } from './runVfioLoop.js';
+
+describe('guest actions: output parsing', function () {
+  it('lists guest PCI functions with driver and IOMMU group, dashes as none', function () {
+    const text = [
+      'pcifn 0000:00:00.0 0x8086 0x29c0 - 0',
+      'pcifn 0000:00:02.0 0x8086 0x10D3 vfio-pci 1',
+      'pcifn 0000:00:03.0 0x1af4 0x1000 virtio-pci -',
+      'noise line',
+    ].join('\n');
+    expect(parseGuestPciListing(text)).to.deep.equal([
+      { bdf: '0000:00:00.0', vendorId: '8086', deviceId: '29c0', driver: null, iommuGroup: 0 },
+      { bdf: '0000:00:02.0', vendorId: '8086', deviceId: '10d3', driver: 'vfio-pci', iommuGroup: 1 },
+      { bdf: '0000:00:03.0', vendorId: '1af4', deviceId: '1000', driver: 'virtio-pci', iommuGroup: null },
+    ]);
+  });
+
+  it('reads vfio-loop\'s done line and its per-step errors', function () {
+    const text = 'vfio-loop: cycle 3: VFIO_GROUP_SET_CONTAINER: Device or resource busy\nvfio-loop: done cycles=20 failed=1 elapsed_ms=2043 group=1 map_kib=1024 iommu=type1v2\n';
+    expect(parseVfioLoopOutput('0000:00:02.0', text)).to.deep.equal({
+      way: 'vfio-user-program', bdf: '0000:00:02.0', cycles: 20, failedCycles: 1, elapsedMs: 2043,
+      errors: ['vfio-loop: cycle 3: VFIO_GROUP_SET_CONTAINER: Device or resource busy'],
+    });
+    expect(parseVfioLoopOutput('0000:00:02.0', 'vfio-loop: 0000:00:02.0 is not bound to vfio-pci (driver: none)')).to.equal(null);
+  });
+
+  it('reads the default-domain cycle\'s summary, elapsed time from the guest uptime', function () {
+    const text = 'sh: write error: Device or resource busy\ndomain-cycle: cycle 2: write identity failed\ndomain-cycle: done cycles=4 failed=1 uptime_start=12.50 uptime_end=13.25 types=DMA,identity final=DMA\n';
+    const outcome = parseDomainCycleOutput('0000:00:02.0', text);
+    expect(outcome).to.deep.include({ way: 'sysfs-default-domain', cycles: 4, failedCycles: 1, elapsedMs: 750 });
+    expect(outcome?.errors).to.have.length(2);
+  });
+
+  it('builds one shell line for the default-domain cycle and refuses a bad count', function () {
+    const line = defaultDomainCycleCommand('0000:00:02.0', 3);
+    expect(line).to.not.include('\n');
+    expect(line).to.include('d=/sys/bus/pci/devices/0000:00:02.0; b=0000:00:02.0; n=3');
+    expect(() => defaultDomainCycleCommand('0000:00:02.0', 0)).to.throw(/positive integer/);
+  });
+});

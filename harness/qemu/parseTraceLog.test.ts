@@ -1,0 +1,31 @@
+import { expect } from 'chai';
+import { parseTraceLog, selectTraceLines } from './parseTraceLog.js';
+
+describe('parseTraceLog', function () {
+  const text = [
+    '25050@1795529886.714916:vtd_switch_address_space Device 00:01.0 switching address space (iommu enabled=1)',
+    '25050@1795529886.812713:vtd_inv_desc_cc_devices context invalidate devices sid 0x8 fmask 0x0',
+    '25050@1795529886.812723:vtd_inv_desc_cc_device context invalidate device 00:01.00',
+    'vfio_iommu_map_notify iommu UNMAP @ 0x100000000000 - 0x1fffffffffff',
+    '2026-11-24T14:00:00.000000Z qemu-system-x86_64: warning: not a trace line',
+    '',
+  ].join('\n');
+
+  it('reads timestamped lines in host milliseconds and plain lines without a time', function () {
+    const lines = parseTraceLog(text);
+    expect(lines.map((l) => l.event)).to.deep.equal(['vtd_switch_address_space', 'vtd_inv_desc_cc_devices', 'vtd_inv_desc_cc_device', 'vfio_iommu_map_notify']);
+    expect(lines[0]!.atMs).to.be.closeTo(1795529886714.916, 0.001);
+    expect(lines[0]!.threadId).to.equal(25050);
+    expect(lines[0]!.args).to.equal('Device 00:01.0 switching address space (iommu enabled=1)');
+    expect(lines[3]!.atMs).to.equal(null);
+  });
+
+  it('selects by name or prefix, inside a time window', function () {
+    const lines = parseTraceLog(text);
+    expect(selectTraceLines(lines, 'vtd_inv_desc_cc_*')).to.have.length(2);
+    expect(selectTraceLines(lines, 'vtd_inv_desc_cc_device')).to.have.length(1);
+    expect(selectTraceLines(lines, 'vtd_*', { fromMs: 1795529886800, toMs: 1795529886900 })).to.have.length(2);
+    // A line without a time is never inside a window.
+    expect(selectTraceLines(lines, 'vfio_*', { fromMs: 0, toMs: Number.MAX_SAFE_INTEGER })).to.have.length(0);
+  });
+});

@@ -1,0 +1,37 @@
+/**
+ * Lines of a QEMU trace file written by the "log" trace backend (-trace enable=... -D file). With
+ * -msg timestamp=on each line starts "<tid>@<seconds>.<microseconds>:" in the host's wall clock,
+ * the same clock as QMP event timestamps, so trace lines can be placed inside a migration's phases.
+ */
+export interface TraceLine {
+  readonly threadId: number | null;
+  /** Host wall clock, ms; null for a line without the timestamp prefix. */
+  readonly atMs: number | null;
+  readonly event: string;
+  /** Everything after the event name. */
+  readonly args: string;
+}
+
+const TIMESTAMPED = /^(\d+)@(\d+)\.(\d{6}):([A-Za-z0-9_]+)\s?(.*)$/;
+const PLAIN = /^([a-z][a-z0-9_]*) (.*)$/;
+
+export function parseTraceLog(text: string): TraceLine[] {
+  const lines: TraceLine[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trimEnd();
+    const stamped = TIMESTAMPED.exec(line);
+    if (stamped !== null) {
+      lines.push({ threadId: Number(stamped[1]), atMs: Number(stamped[2]) * 1000 + Number(stamped[3]) / 1000, event: stamped[4]!, args: stamped[5] ?? '' });
+      continue;
+    }
+    const plain = PLAIN.exec(line);
+    if (plain !== null && plain[1]!.includes('_')) lines.push({ threadId: null, atMs: null, event: plain[1]!, args: plain[2] ?? '' });
+  }
+  return lines;
+}
+
+/** Trace lines whose event matches (a name, or a prefix ending in "*"), optionally inside [fromMs, toMs]. */
+export function selectTraceLines(lines: readonly TraceLine[], pattern: string, window?: { readonly fromMs: number; readonly toMs: number }): TraceLine[] {
+  const matches = pattern.endsWith('*') ? (e: string) => e.startsWith(pattern.slice(0, -1)) : (e: string) => e === pattern;
+  return lines.filter((l) => matches(l.event) && (window === undefined || (l.atMs !== null && l.atMs >= window.fromMs && l.atMs <= window.toMs)));
+}
