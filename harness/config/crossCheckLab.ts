@@ -122,7 +122,10 @@ function checkPairs(pairs: unknown, hosts: Record<string, unknown>, report: Host
     for (const role of ['source', 'destination']) {
       const hostName = pair[role];
       if (typeof hostName === 'string' && !(hostName in hosts)) {
-        report(['pairs', index, role], `must name a host in hosts (${names.join(', ')}), got ${JSON.stringify(hostName)}${didYouMean(hostName, names)}`);
+        // The pair's other host is never the one meant: suggesting it would make source == destination.
+        const other = pair[role === 'source' ? 'destination' : 'source'];
+        const candidates = names.filter((name) => name !== other);
+        report(['pairs', index, role], `must name a host in hosts (${names.join(', ')}), got ${JSON.stringify(hostName)}${didYouMean(hostName, candidates)}`);
       }
     }
     if (typeof pair['source'] === 'string' && pair['source'] === pair['destination']) {

@@ -143,7 +143,7 @@ describe('parseLab errors', () => {
 
   it('reports a pair that names a missing host, with a suggestion', () => {
     expectProblems(minimalLab(replaceLine(22, '    destination: host-c')), [
-      'lab.yaml:22:18 pairs[0].destination must name a host in hosts (host-a, host-b), got "host-c"; did you mean "host-a"?',
+      'lab.yaml:22:18 pairs[0].destination must name a host in hosts (host-a, host-b), got "host-c"; did you mean "host-b"?',
     ]);
   });
 
