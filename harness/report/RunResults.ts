@@ -3,7 +3,7 @@ import type { Measurements } from '../migration/MigrationRecord.js';
 
 /**
  * results.json: everything a run produced, the one input of every report (JUnit, HTML, history).
- * `hil report <runId>` regenerates all outputs from it.
+ * `hil report <runId>` regenerates all outputs from it. Its published shape: schema/results.schema.json.
  */
 export const RESULTS_FORMAT_VERSION = 1;
 
@@ -23,8 +23,27 @@ export interface RunResults {
   isComplete: boolean;
   /** Preflight of each host at the start of the run (facts, capabilities, checks). */
   readonly hosts: readonly HostPreflight[];
-  readonly shard: { readonly index: number; readonly count: number } | null;
+  /** `hil run --shard index/count` (index 1-based), or null when the run took every test. */
+  readonly shard: ShardSpec | null;
+  /** For a run made by `hil report --merge`: the shard runs it combines. */
+  readonly mergedFrom?: readonly MergedRun[];
+  /** Unit of each measurement name (computeMeasurements.ts MEASUREMENT_UNITS); absent in early files. */
+  readonly measurementUnits?: Readonly<Record<string, string>>;
   readonly tests: TestResult[];
+}
+
+export interface ShardSpec {
+  readonly index: number;
+  readonly count: number;
+}
+
+export interface MergedRun {
+  readonly runId: string;
+  readonly shard: ShardSpec | null;
+  readonly pair: RunResults['pair'];
+  readonly startedAt: string;
+  readonly endedAt: string | null;
+  readonly isComplete: boolean;
 }
 
 export interface TestResult {
