@@ -96,9 +96,10 @@ export class UndoJournal {
 
   /** Forgets an entry whose change was undone by other means (e.g. a VM stopped cleanly). */
   remove(id: string): Promise<void> {
-    // awk keeps every other line as it is, unreadable ones included; the rename is atomic.
+    // awk keeps every other line as it is, unreadable ones included; the rename is atomic. The
+    // last entry takes the folder with it, and any temp file an interrupted removal left.
     const command = sh`umask 077 && f=${this.file} && t=${this.file}.$$ && if [ -e "$f" ]; then ` +
-      sh`awk -F '\\t' -v id=${id} '$2 != id' "$f" > "$t" && if [ -s "$t" ]; then mv -f -- "$t" "$f"; else rm -f -- "$t" "$f" && rmdir -- ${this.dir}; fi; fi`;
+      sh`awk -F '\\t' -v id=${id} '$2 != id' "$f" > "$t" && if [ -s "$t" ]; then mv -f -- "$t" "$f"; else rm -f -- "$f" "$f".* && rmdir -- ${this.dir}; fi; fi`;
     return this.exclusive(async () => {
       await this.runChecked(command, 'JOURNAL_WRITE_FAILED', `Could not remove entry ${id} from the undo journal ${this.file} on ${this.where}`);
     });
