@@ -1,0 +1,101 @@
+import { percentile } from '../measure/statistics.js';
+import { wholeRuns } from './HistoryStore.js';
+import type { HistoryEntry } from './HistoryEntry.js';
+import type { CellMetric } from './matrixCells.js';
+import { verdictRank } from './outcomeRank.js';
+
+export interface RegressionOptions {
+  /** A cell regresses when its p95 grew by more than this (percent of the baseline's p95)... */
+  readonly thresholdPercent: number;
+  /** ...and by more than this many ms: a 4 → 6 ms move is +50 % but timer noise under TCG. */
+  readonly minDeltaMs: number;
+  readonly metrics: readonly CellMetric[];
+}
+
+export const DEFAULT_REGRESSION_OPTIONS: RegressionOptions = { thresholdPercent: 20, minDeltaMs: 5, metrics: ['downtimeMs'] };
+
+export interface Finding {
+  readonly kind: 'p95' | 'outcome' | 'no-verdict' | 'not-run';
+  /** True for a regression (fails `hil report --check`); false for a note worth reading. */
+  readonly isRegression: boolean;
+  readonly cell: string | null;
+  readonly testId: string | null;
+  readonly text: string;
+}
+
+export interface RegressionReport {
+  readonly currentRunId: string;
+  readonly baselineRunId: string;
+  readonly options: RegressionOptions;
+  readonly findings: readonly Finding[];
+  readonly regressionCount: number;
+  /** Tests that had a verdict in the baseline and a lab ERROR now: the check could not judge them. */
+  readonly unjudgedCount: number;
+}
+
+/**
+ * Compares a run with its baseline: per cell, each metric's p95 against a relative threshold plus
+ * an absolute slack; per test, a product verdict that got worse (PASS → FLAKY → FAIL, FIXED →
+ * REPRODUCED). Lab ERRORs and skips are not verdicts (design.md §7): they are noted, not counted.
+ */
+export function findRegressions(current: HistoryEntry, baseline: HistoryEntry, options: RegressionOptions = DEFAULT_REGRESSION_OPTIONS): RegressionReport {
+  const findings: Finding[] = [];
+  for (const base of baseline.cells) {
+    const now = current.cells.find((c) => c.key === base.key);
+    if (now === undefined) continue;
+    for (const metric of options.metrics) {
+      const before = base.values[metric] ?? [];
+      const after = now.values[metric] ?? [];
+      if (before.length === 0 || after.length === 0) continue;
+      const p95Before = percentile(before, 95);
+      const p95After = percentile(after, 95);
+      const limit = p95Before * (1 + options.thresholdPercent / 100);
+      if (p95After > limit && p95After - p95Before > options.minDeltaMs) {
+        findings.push({
+          kind: 'p95', isRegression: true, cell: base.key, testId: null,
+          text: `${metric} p95 ${round(p95Before)} → ${round(p95After)} ms (${signedPercent(p95After, p95Before)}; limit +${options.thresholdPercent} % and +${options.minDeltaMs} ms; ${before.length} → ${after.length} migrations)`,
+        });
+      }
+    }
+  }
+  for (const before of baseline.tests) {
+    const rankBefore = verdictRank(before.outcome);
+    if (rankBefore === null) continue;
+    const now = current.tests.find((t) => t.id === before.id);
+    if (now === undefined) {
+      if (current.shard === null) findings.push({ kind: 'not-run', isRegression: false, cell: before.cell, testId: before.id, text: `${before.outcome} in the baseline, not in this run` });
+      continue;
+    }
+    const rankNow = verdictRank(now.outcome);
+    if (rankNow === null) {
+      findings.push({
+        kind: now.outcome === 'ERROR' ? 'no-verdict' : 'not-run', isRegression: false, cell: now.cell, testId: now.id,
+        text: `${before.outcome} → ${now.outcome}${now.outcome === 'ERROR' ? ' (lab error: no product verdict)' : ''}`,
+      });
+    } else if (rankNow > rankBefore) {
+      findings.push({ kind: 'outcome', isRegression: true, cell: now.cell, testId: now.id, text: `${before.outcome} → ${now.outcome}` });
+    }
+  }
+  return {
+    currentRunId: current.runId, baselineRunId: baseline.runId, options, findings,
+    regressionCount: findings.filter((f) => f.isRegression).length,
+    unjudgedCount: findings.filter((f) => f.kind === 'no-verdict').length,
+  };
+}
+
+/** The run to compare with by default: the latest complete whole run of the same lab before it. */
+export function defaultBaseline(entries: readonly HistoryEntry[], current: HistoryEntry): HistoryEntry | null {
+  const candidates = wholeRuns(entries).filter((e) => e.runId !== current.runId && !current.mergedFrom.includes(e.runId)
+    && e.lab.name === current.lab.name && e.isComplete && e.startedAt < current.startedAt);
+  return candidates[candidates.length - 1] ?? null;
+}
+
+function round(ms: number): string {
+  return ms >= 100 ? ms.toFixed(0) : ms.toFixed(1);
+}
+
+function signedPercent(after: number, before: number): string {
+  if (before === 0) return 'from 0';
+  const change = ((after - before) / before) * 100;
+  return `${change >= 0 ? '+' : ''}${change.toFixed(0)} %`;
+}
