@@ -22,6 +22,8 @@ export interface OutageReport {
   readonly received: number;
   readonly lost: number;
   readonly rateHz: number;
+  /** When each reply in the window arrived (controller clock): the report's timeline draws them. */
+  readonly replyTimesMs?: readonly number[];
 }
 
 /**
@@ -140,6 +142,7 @@ export class ProbeStream {
       received: received.length,
       lost: sentInWindow.length - received.length,
       rateHz: this.rateHz,
+      replyTimesMs: times,
     };
   }
 }
