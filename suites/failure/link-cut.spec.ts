@@ -1,0 +1,95 @@
+import * as chai from 'chai';
+import { migrationAssertions } from '../../harness/assert/migrationAssertions.js';
+import { readBootId } from '../../harness/guest/readBootId.js';
+import { requireCapabilities } from '../../harness/mocha/mochaContext.js';
+import type { PhaseHook } from '../../harness/migration/PhaseHook.js';
+import type { LinkControl } from '../../harness/session/LinkControl.js';
+import type { TestScope } from '../../harness/session/TestScope.js';
+import { waitFor } from '../../harness/waitFor.js';
+import { FAILURE_HOOK_AT, FAILURE_MAX_BANDWIDTH_BYTES_PER_SEC, FAILURE_REFERENCES, startSourceGuest, waitForStall } from './failureSetup.js';
+import { migrationStatuses } from './migrationEvents.js';
+
+chai.use(migrationAssertions);
+const { expect } = chai;
+
+/**
+ * The cut must end well inside the SSH keepalive allowance (the controller reaches the cut host
+ * over the same port), so the stall is declared after 1 s without new bytes.
+ */
+const STALL_QUIET_MS = 1000;
+const STALL_TIMEOUT_MS = 8000;
+
+/** Cuts the destination's link; its undo goes on the teardown stack at once. */
+async function cutLink(control: LinkControl, scope: TestScope, host: string): Promise<void> {
+  scope.teardown.push(`restore ${control.describe(host)}`, () => control.restore(host));
+  await control.cut(host);
+}
+
+describe('failure/link-cut: the link between the hosts goes down mid-migration (brief §7 D)', function () {
+  it('D-link-a: cut during pre-copy → the stream stalls without failing; once the link is back the migration completes and the guest runs on the destination', async function () {
+    requireCapabilities(this, ['emulated-nic', 'link-control']);
+    const lab = this.lab;
+    const control = lab.linkControl!;
+    const destinationHost = lab.pair.destination;
+    this.scope.references.push(...FAILURE_REFERENCES);
+    Object.assign(this.scope.labels, { scenario: 'D-link-a', fault: `${control.describe(destinationHost)} down until the stream stalls`, backend: 'emulated' });
+    const guest = await startSourceGuest(lab, this.scope);
+    const destination = await lab.launchVm(this.scope, { host: destinationHost, role: 'dst', isIncoming: true });
+    let stall: { bytes: number; sinceMs: number } | null = null;
+    const cutUntilStalled: PhaseHook = {
+      name: 'cut the link until the stream stalls, then restore it',
+      at: FAILURE_HOOK_AT,
+      action: async ({ record }) => {
+        await cutLink(control, this.scope, destinationHost);
+        try {
+          stall = await waitForStall(record, { quietMs: STALL_QUIET_MS, timeoutMs: STALL_TIMEOUT_MS });
+        } finally {
+          await control.restore(destinationHost);
+        }
+      },
+    };
+    const record = await lab.migrate(this.scope, guest.vm, destination, { probe: guest.probe, hooks: [cutUntilStalled], maxBandwidthBytesPerSec: FAILURE_MAX_BANDWIDTH_BYTES_PER_SEC });
+
+    expect(record.hooks[0]?.error ?? null, 'the cut/stall hook').to.equal(null);
+    expect(stall, 'a stall while the link was down').to.not.equal(null);
+    this.scope.writeArtifact('stall.json', 'other', 'where the stream stalled while the link was down', JSON.stringify(stall));
+    expect(record).to.have.completed();
+    expect(await control.isUp(destinationHost), 'link restored').to.equal(true);
+    expect(await readBootId(destination.openConsole()), 'boot id on the destination').to.equal(guest.bootId);
+  });
+
+  it('D-link-b: cut during pre-copy and left down → the stream stalls, migrate_cancel still ends it, the source keeps running the guest', async function () {
+    requireCapabilities(this, ['emulated-nic', 'link-control']);
+    const lab = this.lab;
+    const control = lab.linkControl!;
+    const destinationHost = lab.pair.destination;
+    this.scope.references.push(...FAILURE_REFERENCES);
+    Object.assign(this.scope.labels, { scenario: 'D-link-b', fault: `${control.describe(destinationHost)} down, then migrate_cancel`, backend: 'emulated' });
+    const guest = await startSourceGuest(lab, this.scope);
+    const destination = await lab.launchVm(this.scope, { host: destinationHost, role: 'dst', isIncoming: true });
+    const cutAndCancel: PhaseHook = {
+      name: 'cut the link, wait for the stall, migrate_cancel',
+      at: FAILURE_HOOK_AT,
+      action: async ({ record }) => {
+        await cutLink(control, this.scope, destinationHost);
+        await waitForStall(record, { quietMs: STALL_QUIET_MS, timeoutMs: STALL_TIMEOUT_MS });
+        await guest.vm.qmp.execute('migrate_cancel');
+        // QEMU shuts the stalled socket down on cancel; the link comes back only after the
+        // source says "cancelled", so the cancel cannot have been helped by the link.
+        await waitFor('the source to report "cancelled" with the link down', async () => {
+          const status = (await guest.vm.qmp.execute<{ status: string }>('query-migrate')).status;
+          return status === 'cancelled' ? { isDone: true, value: status } : { isDone: false, seen: status };
+        }, { timeoutMs: 10_000, intervalMs: 50 });
+        await control.restore(destinationHost);
+      },
+    };
+    const record = await lab.migrate(this.scope, guest.vm, destination, { probe: guest.probe, hooks: [cutAndCancel], maxBandwidthBytesPerSec: FAILURE_MAX_BANDWIDTH_BYTES_PER_SEC });
+
+    expect(record.hooks[0]?.error ?? null, 'the cut/stall/cancel hook').to.equal(null);
+    expect(record.outcome, `outcome (${record.reason ?? 'no reason'})`).to.equal('cancelled');
+    expect(migrationStatuses(record, 'source'), 'source MIGRATION events').to.include('cancelled');
+    expect(record.isSourceResumed, 'source running').to.equal(true);
+    await guest.probe.waitForReply(5000);
+    expect(await readBootId(guest.vm.openConsole()), 'boot id on the source').to.equal(guest.bootId);
+  });
+});
