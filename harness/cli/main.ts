@@ -3,6 +3,7 @@ import { causeChain, HarnessError } from '../errors.js';
 import { ExitCode } from './ExitCode.js';
 import { addHostCommands } from './hostCommands.js';
 import { addLabCommands, addPreflightCommand } from './labCommands.js';
+import { addReportCommand } from './reportCommand.js';
 import { addRunCommand } from './runCommand.js';
 import type { CliIo } from './cliSupport.js';
 
@@ -19,6 +20,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   addPreflightCommand(program, capture);
   addHostCommands(program, capture);
   addRunCommand(program, capture);
+  addReportCommand(program, capture);
   try {
     await program.parseAsync([...argv]);
     return exitCode;

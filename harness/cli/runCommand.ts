@@ -4,18 +4,23 @@ import { join, relative, resolve } from 'node:path';
 import Mocha from 'mocha';
 import { readEnvironment } from '../config/environment.js';
 import { causeChain, InfrastructureError } from '../errors.js';
+import { MEASUREMENT_UNITS } from '../measure/computeMeasurements.js';
 import { HilReporter } from '../mocha/HilReporter.js';
+import { parseShard, selectShard } from '../mocha/selectShard.js';
 import { rootHooks } from '../mocha/rootHooks.js';
 import { projectRoot } from '../projectRoot.js';
+import { publishRunReports } from '../report/publishRunReports.js';
 import { RESULTS_FORMAT_VERSION, type RunResults } from '../report/RunResults.js';
 import { LabSession } from '../session/LabSession.js';
 import { ExitCode } from './ExitCode.js';
 import { loadLabOption, type CliIo } from './cliSupport.js';
+import { createRunProgress } from './progress/createRunProgress.js';
 
 interface RunOptions {
   readonly grep?: string;
   readonly pair?: string;
   readonly retries?: string;
+  readonly shard?: string;
 }
 
 export function addRunCommand(program: Command, io: CliIo): void {
@@ -26,6 +31,7 @@ export function addRunCommand(program: Command, io: CliIo): void {
     .option('--grep <text>', 'only tests whose full title contains this')
     .option('--pair <name>', 'the host pair (default: the first in the lab file)')
     .option('--retries <n>', 'retry a failed test up to n times; a pass after a failure is FLAKY', '0')
+    .option('--shard <i/n>', 'run only the i-th of n deterministic shares of the tests (merge them with "hil report --merge")')
     .action(async (suites: string[], options: RunOptions) => {
       io.setExitCode(await runSuites(program, io, suites, options));
     });
@@ -57,6 +63,9 @@ function newRunId(): string {
 async function runSuites(program: Command, io: CliIo, suites: readonly string[], options: RunOptions): Promise<number> {
   const lab = loadLabOption(program);
   const files = specFiles(suites);
+  const shard = options.shard === undefined ? null : parseShard(options.shard);
+  const environment = readEnvironment();
+  const progress = createRunProgress(environment, (line) => io.out(line));
   // Say so before touching any host: a run whose results cannot be written is not worth starting.
   mkdirSync(lab.reportsDir, { recursive: true });
   try {
@@ -68,18 +77,19 @@ async function runSuites(program: Command, io: CliIo, suites: readonly string[],
   const runDir = join(lab.reportsDir, runId);
   mkdirSync(runDir, { recursive: true, mode: 0o700 });
   io.out(`Run ${runId} on lab "${lab.name}": ${files.length} suite file(s); reports in ${runDir}`);
-  const session = await LabSession.open({ lab, environment: readEnvironment(), runId, runDir, ...(options.pair !== undefined ? { pairName: options.pair } : {}) });
+  const session = await LabSession.open({ lab, environment, runId, runDir, ...(options.pair !== undefined ? { pairName: options.pair } : {}) });
   try {
     const results: RunResults = {
       formatVersion: RESULTS_FORMAT_VERSION, runId,
       lab: { name: lab.name, kind: lab.kind, file: lab.file },
       pair: { name: session.pair.name, source: session.pair.source, destination: session.pair.destination },
       harnessVersion: harnessVersion(), commandLine: process.argv.slice(1), startedAt: new Date().toISOString(), endedAt: null,
-      isComplete: false, hosts: session.preflight.hosts, shard: null, tests: [],
+      isComplete: false, hosts: session.preflight.hosts, shard, measurementUnits: MEASUREMENT_UNITS, tests: [],
     };
+    session.migrationObserver = progress;
     const mocha = new Mocha({
       reporter: HilReporter as unknown as string,
-      reporterOptions: { results, runDir, print: (line: string) => io.out(line) },
+      reporterOptions: { results, runDir, print: (line: string) => progress.print(line) },
       rootHooks: rootHooks(session),
       timeout: lab.defaults.timeouts.migrationMs * 10,
       retries: Number(options.retries ?? '0'),
@@ -87,15 +97,26 @@ async function runSuites(program: Command, io: CliIo, suites: readonly string[],
     });
     for (const file of files) mocha.addFile(file);
     await mocha.loadFilesAsync();
-    await new Promise<void>((done) => mocha.run(() => done()));
+    if (shard !== null) {
+      const share = selectShard(mocha.suite, shard, options.grep);
+      io.out(`Shard ${shard.index}/${shard.count}: ${share.kept} of ${share.total} tests`);
+    }
+    await new Promise<void>((done) => {
+      const runner = mocha.run(() => done());
+      runner.on(Mocha.Runner.constants.EVENT_TEST_BEGIN, (test: Mocha.Test) => progress.testStarted(test.title));
+      runner.on(Mocha.Runner.constants.EVENT_TEST_END, () => progress.testEnded());
+    });
+    progress.close();
+    const isPublished = publishRunReports(runDir, results, lab.reportsDir, (line) => io.out(line));
     const outcomes = new Set(results.tests.map((t) => t.outcome));
     if (outcomes.has('FAIL') || outcomes.has('UNEXPECTED')) return ExitCode.productFailure;
-    if (outcomes.has('ERROR')) return ExitCode.labFailure;
+    if (outcomes.has('ERROR') || !isPublished) return ExitCode.labFailure;
     return ExitCode.ok;
   } catch (error) {
     io.err(`hil run: ${causeChain(error).join('\n  caused by: ')}`);
     return ExitCode.labFailure;
   } finally {
+    progress.close();
     await session.close();
   }
 }

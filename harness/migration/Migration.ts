@@ -32,6 +32,8 @@ export interface MigrationOptions {
   readonly resumeTimeoutMs?: number;
   readonly hooks?: readonly PhaseHook[];
   readonly probe?: ProbeStream;
+  /** Sees each query-migrate sample as it is taken (terminal progress); must not throw. */
+  readonly onSample?: (sample: MigrationSample) => void;
 }
 
 export class MigrationError extends HarnessError {}
@@ -136,6 +138,7 @@ export class Migration {
       const info = await this.source.qmp.execute<Record<string, unknown>>('query-migrate');
       const sample = sampleMigration(info, controllerNowMs());
       this.record.samples.push(sample);
+      this.options.onSample?.(sample);
       this.collectEvents();
       if (sample.status === 'active' && activeSinceMs === null) activeSinceMs = sample.atMs;
       const passesSeen = this.record.events.filter((e) => e.side === 'source' && e.name === 'MIGRATION_PASS').length;

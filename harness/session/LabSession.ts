@@ -11,6 +11,7 @@ import { runChecked } from '../LocalRunner.js';
 import type { CommandRunner } from '../runner.js';
 import { ProbeStream } from '../measure/ProbeStream.js';
 import { Migration } from '../migration/Migration.js';
+import type { MigrationObserver } from '../migration/MigrationObserver.js';
 import type { MigrationRecord } from '../migration/MigrationRecord.js';
 import type { PhaseHook } from '../migration/PhaseHook.js';
 import { QemuProcess } from '../qemu/QemuProcess.js';
@@ -49,6 +50,8 @@ export interface MigrateOptions {
  */
 export class LabSession {
   private migrationCount = 0;
+  /** Watches each migration as it goes (the terminal progress of `hil run`); null: nobody. */
+  migrationObserver: MigrationObserver | null = null;
 
   private constructor(
     readonly lab: LabConfig,
@@ -184,12 +187,15 @@ export class LabSession {
         timeoutMs: options.timeoutMs ?? d.timeouts.migrationMs, resumeTimeoutMs: d.timeouts.bootMs,
         ...(options.hooks !== undefined ? { hooks: options.hooks } : {}),
         ...(options.probe !== undefined ? { probe: options.probe } : {}),
+        onSample: (sample) => this.migrationObserver?.migrationSample(id, sample),
         ...(options.destinationExitOnError !== undefined ? { destinationExitOnError: options.destinationExitOnError } : {}),
         ...(options.extraCapabilities !== undefined ? { extraCapabilities: options.extraCapabilities } : {}),
         ...(options.isSwitchoverAckWanted !== undefined ? { isSwitchoverAckWanted: options.isSwitchoverAckWanted } : {}),
       },
     );
+    this.migrationObserver?.migrationStarted(id, `${from.host.name}→${to.host.name}`);
     const record = await migration.run();
+    this.migrationObserver?.migrationEnded(id, record.outcome);
     const recordName = `${id}.migration.json`;
     writeFileSync(scope.artifactPath(recordName, 'migration-record', `MigrationRecord ${id} ${from.host.name}→${to.host.name}`), JSON.stringify(record, null, 2), { mode: 0o600 });
     scope.migrations.push({
