@@ -64,10 +64,18 @@ async function readyDevice(runner: CommandRunner, host: string, nic: VfNicSpec |
 }
 
 /** The first NIC of the lab file that fits the need and is ready on both hosts of the pair. */
-export async function findDevicePair(session: LabSession, need: DeviceNeed, options: { readonly exclude?: readonly string[] } = {}): Promise<DevicePairLookup> {
+export interface DeviceLookupOptions {
+  /** NIC names not to use (a second device of the same need). */
+  readonly exclude?: readonly string[];
+  /** Only these kinds (e.g. IOMMU dirty tracking needs a real PCI function, not an mdev). */
+  readonly kinds?: readonly ('vf' | 'mdev')[];
+}
+
+export async function findDevicePair(session: LabSession, need: DeviceNeed, options: DeviceLookupOptions = {}): Promise<DevicePairLookup> {
   const { source, destination } = session.pair;
   const hasMdevMigration = session.missingCapabilities(['mdev-migration']) === null;
-  const candidates = session.host(source).nics.filter((nic) => fits(nic, need, hasMdevMigration) && !(options.exclude ?? []).includes(nic.name));
+  const candidates = session.host(source).nics.filter((nic) => fits(nic, need, hasMdevMigration) && !(options.exclude ?? []).includes(nic.name)
+    && (options.kinds === undefined || (nic.kind !== 'emulated' && options.kinds.includes(nic.kind))));
   const reasons: string[] = [];
   for (const nic of candidates) {
     const peer = session.host(destination).nics.find((n) => n.name === nic.name && n.kind === nic.kind);
@@ -83,7 +91,8 @@ export async function findDevicePair(session: LabSession, need: DeviceNeed, opti
     }
     return { isFound: true, source: onSource, destination: onDestination };
   }
-  const none = candidates.length === 0 ? `no NIC of ${source} in ${session.lab.file} is a ${need} device (${describeNeed(need)})` : reasons.join('; ');
+  const kinds = options.kinds === undefined ? '' : ` of kind ${options.kinds.join('/')}`;
+  const none = candidates.length === 0 ? `no NIC${kinds} of ${source} in ${session.lab.file} is a ${need} device (${describeNeed(need)})` : reasons.join('; ');
   return { isFound: false, reason: `missing capability: ${need} VFIO device: ${none}` };
 }
 
@@ -105,7 +114,7 @@ export function vfioVmNic(device: AssignableDevice, options: { readonly id: stri
 }
 
 /** In a mocha test: the device pair, or the test is skipped with the reason. */
-export async function requireDevicePair(context: Mocha.Context, need: DeviceNeed, options: { readonly exclude?: readonly string[] } = {}): Promise<{ source: AssignableDevice; destination: AssignableDevice }> {
+export async function requireDevicePair(context: Mocha.Context, need: DeviceNeed, options: DeviceLookupOptions = {}): Promise<{ source: AssignableDevice; destination: AssignableDevice }> {
   const lookup = await findDevicePair(context.lab, need, options);
   if (!lookup.isFound) {
     if (context.test !== undefined) context.test.hilSkipReason = lookup.reason;

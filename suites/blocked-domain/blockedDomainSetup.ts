@@ -6,7 +6,6 @@ import type { DomainSwitchLoop } from '../../harness/guest/DomainSwitchOutcome.j
 import { findGuestPciFunction } from '../../harness/guest/guestPciFunctions.js';
 import { runVfioLoop } from '../../harness/guest/runVfioLoop.js';
 import { HarnessError } from '../../harness/errors.js';
-import type { MigrationRecord } from '../../harness/migration/MigrationRecord.js';
 
 /** Upstream references of scenario C (brief §1.3): patch 7 as posted and as merged, and its companion. */
 export const BLOCKED_DOMAIN_REFERENCES: readonly string[] = [
@@ -64,17 +63,6 @@ export function domainSwitchLoop(console: GuestConsole, bdf: string, way: Domain
   return way === 'vfio-user-program'
     ? () => runVfioLoop(console, bdf, { cycles: budget.cycles, maxSeconds: budget.maxSeconds })
     : () => cycleDefaultDomain(console, bdf, { cycles: budget.cycles, timeoutMs: budget.maxSeconds * 1000 + 30_000 });
-}
-
-/** The source's active phase in host wall-clock ms: MIGRATION "active" to the final status. */
-export function sourceActiveWindow(record: MigrationRecord): { fromMs: number; toMs: number } {
-  const statuses = record.events.filter((e) => e.side === 'source' && e.name === 'MIGRATION');
-  const active = statuses.find((e) => e.data['status'] === 'active');
-  const end = statuses.find((e) => ['completed', 'failed', 'cancelled'].includes(String(e.data['status'])));
-  if (active === undefined || end === undefined) {
-    throw new HarnessError('NO_ACTIVE_WINDOW', `Migration ${record.id} has no source MIGRATION active→final events (saw ${statuses.map((e) => String(e.data['status'])).join(', ') || 'none'})`);
-  }
-  return { fromMs: active.hostTimestampMs, toMs: end.hostTimestampMs };
 }
 
 /** "0000:00:03.0" → "00:03.0", as VT-d traces name a device. */

@@ -1,5 +1,6 @@
 import * as chai from 'chai';
 import { migrationAssertions } from '../../harness/assert/migrationAssertions.js';
+import { sourceActiveWindow } from '../../harness/bugs/sourceActiveWindow.js';
 import { runVfioLoop } from '../../harness/guest/runVfioLoop.js';
 import { domainSwitchHook } from '../../harness/guest/domainSwitchHook.js';
 import { GUEST_PCI_IDS } from '../../harness/guest/guestPciFunctions.js';
@@ -8,7 +9,7 @@ import { requireCapabilities } from '../../harness/mocha/mochaContext.js';
 import { parseTraceLog, selectTraceLines } from '../../harness/qemu/parseTraceLog.js';
 import {
   BLOCKED_DOMAIN_REFERENCES, DOMAIN_SWITCH_DEVICE_ARGS, domainSwitchLoop, expectedDefaultDomains, guestAppend, prepareGuestDevice,
-  sourceActiveWindow, traceDeviceName, VTD_TRACE_PATTERNS, type DomainSwitchWay, type GuestIommuMode,
+  traceDeviceName, VTD_TRACE_PATTERNS, type DomainSwitchWay, type GuestIommuMode,
 } from './blockedDomainSetup.js';
 
 chai.use(migrationAssertions);

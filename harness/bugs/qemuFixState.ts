@@ -1,0 +1,51 @@
+import type { QemuFacts } from '../host/HostFacts.js';
+import type { BugReproduction } from './BugReproduction.js';
+
+/** What the QEMU under test should show for a bug, from its version (and commit, when it names one). */
+export interface FixState {
+  readonly state: 'fixed' | 'unfixed' | 'unreachable' | 'unknown';
+  readonly why: string;
+}
+
+type Version = readonly [number, number, number];
+
+export function parseQemuVersion(text: string | null): Version | null {
+  const match = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(text ?? '');
+  return match === null ? null : [Number(match[1]), Number(match[2]), Number(match[3] ?? '0')];
+}
+
+function compare(a: Version, b: Version): number {
+  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
+}
+
+/**
+ * QEMU numbers development trees x.y.50 and up (after release x.y, before the next); such a build
+ * may or may not hold a fix merged in that cycle, so its state is unknown unless it names a fix
+ * commit. A version line carrying `g<hash>` (git describe) names the commit it was built from.
+ */
+export function qemuFixState(qemu: Pick<QemuFacts, 'version' | 'versionLine'>, bug: Pick<BugReproduction, 'fixedIn' | 'reachableFrom' | 'references'>): FixState {
+  const version = parseQemuVersion(qemu.version);
+  const line = qemu.versionLine ?? '';
+  const named = bug.references.fixCommits.find((c) => new RegExp(`g${c.slice(0, 7)}`, 'i').test(line));
+  if (named !== undefined) return { state: 'fixed', why: `the QEMU version line names fix commit ${named}: "${line}"` };
+  if (version === null) return { state: 'unknown', why: `QEMU version not known (${qemu.version ?? 'none'})` };
+  const shown = version.join('.');
+  const reachable = bug.reachableFrom === undefined ? null : parseQemuVersion(bug.reachableFrom.version);
+  if (reachable !== null && compare(version, reachable) < 0 && version[2] < 50) {
+    return { state: 'unreachable', why: `QEMU ${shown} is older than ${bug.reachableFrom!.version}: ${bug.reachableFrom!.why}` };
+  }
+  if (bug.fixedIn.kind === 'always') {
+    const since = parseQemuVersion(bug.fixedIn.sinceVersion)!;
+    return compare(version, since) >= 0
+      ? { state: 'fixed', why: `QEMU ${shown} ≥ ${bug.fixedIn.sinceVersion}: ${bug.fixedIn.note}` }
+      : { state: 'unknown', why: `QEMU ${shown} predates ${bug.fixedIn.sinceVersion}, where the behaviour under test begins` };
+  }
+  const fixed = parseQemuVersion(bug.fixedIn.version)!;
+  if (compare(version, fixed) >= 0) return { state: 'fixed', why: `QEMU ${shown} ≥ ${bug.fixedIn.version}: ${bug.fixedIn.note}` };
+  // The release after x.y is x.(y+1) or (x+1).0: a x.y.5x tree is the cycle of that release.
+  const isDevelopmentOfFixCycle = version[2] >= 50
+    && ((fixed[0] === version[0] && fixed[1] === version[1] + 1) || (fixed[0] === version[0] + 1 && fixed[1] === 0));
+  if (isDevelopmentOfFixCycle) return { state: 'unknown', why: `QEMU ${shown} is a development build of the cycle that released ${bug.fixedIn.version}: whether it has ${bug.references.fixCommits.join(', ')} is not known from its version` };
+  return { state: 'unfixed', why: `QEMU ${shown} < ${bug.fixedIn.version}, which carries ${bug.references.fixCommits.join(', ')}` };
+}
