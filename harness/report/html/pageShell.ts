@@ -11,8 +11,8 @@ table { border-collapse: collapse; margin: 6px 0 12px; } th, td { border: 1px so
 th { background: #f6f8fa; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 code, pre { font: 12px/1.4 ui-monospace, monospace; } pre { background: #f6f8fa; padding: 8px; overflow-x: auto; white-space: pre-wrap; margin: 4px 0; }
 .badge { display: inline-block; padding: 0 6px; border-radius: 10px; color: #fff; font-size: 12px; font-weight: 600; }
-.PASS, .FIXED, .REPRODUCED { background: var(--pass); } .FAIL, .UNEXPECTED { background: var(--fail); } .ERROR { background: var(--error); }
-.SKIP { background: var(--skip); } .FLAKY { background: var(--flaky); } .none { background: #afb8c1; }
+.badge.PASS, .badge.FIXED, .badge.REPRODUCED { background: var(--pass); } .badge.FAIL, .badge.UNEXPECTED { background: var(--fail); } .badge.ERROR { background: var(--error); }
+.badge.SKIP { background: var(--skip); } .badge.FLAKY { background: var(--flaky); } .badge.none { background: #afb8c1; }
 .regression { color: var(--fail); font-weight: 600; } .note { color: #57606a; } .warn { background: #fff8c5; border: 1px solid #d4a72c; padding: 6px 10px; }
 .failure { border-left: 4px solid var(--fail); padding: 2px 12px; margin: 10px 0; } .failure.ERROR { border-left-color: var(--error); }
 .plot { margin: 6px 0 14px; } .legend-note { font-size: 12px; color: #57606a; margin: -8px 0 12px; }

@@ -23,8 +23,10 @@ export function trendSection(trend: Trend | null, problems: readonly string[]): 
     return { html: html`<h2 id="trend">Trend</h2>${problemNote}<p class="note">Fewer than two runs of this lab in the history: no trend yet.</p>`, data: null };
   }
   const data: TrendChartData = {
-    elementId: 'trend-plot', metric: `${trend.metric} (p95 solid, p50 dashed)`, runIds: trend.runs.map((r) => r.runId),
-    cells: trend.cells.map((c) => ({ key: c.key, p50: c.points.map((p) => p?.p50 ?? null), p95: c.points.map((p) => p?.p95 ?? null) })),
+    elementId: 'trend-plot', metric: `${trend.metric} p95 —, p50 - -`, runIds: trend.runs.map((r) => r.runId),
+    // Cells that never produced a figure in the window (always skipped) have nothing to draw.
+    cells: trend.cells.filter((c) => c.points.some((p) => p?.p95 !== null && p !== null))
+      .map((c) => ({ key: c.key, p50: c.points.map((p) => p?.p50 ?? null), p95: c.points.map((p) => p?.p95 ?? null) })),
   };
   const body = html`<h2 id="trend">Trend over the last ${trend.runs.length} runs</h2>${problemNote}
 <div class="plot" id="trend-plot" data-plot="trend"></div>
