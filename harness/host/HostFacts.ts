@@ -1,3 +1,5 @@
+import type { IommuUnitFacts } from './provisioning/dirtyTracking.js';
+
 /** What preflight learns about a host, as plain data (results.json carries it). */
 export interface PciFunctionFacts {
   readonly address: string;
@@ -11,14 +13,13 @@ export interface PciFunctionFacts {
 }
 
 export interface IommuFacts {
-  /** IOMMU units under /sys/class/iommu (dmar0, ivhd0, ...). */
-  readonly units: readonly string[];
+  /** IOMMU units under /sys/class/iommu (dmar0, ivhd0, ...) with their capability registers (hex). */
+  readonly units: readonly IommuUnitFacts[];
   readonly groupCount: number;
-  /** Intel extended capability registers (hex) per unit, for dirty-tracking detection. */
-  readonly intelEcaps: readonly string[];
-  /** AMD extended feature registers (hex) per unit. */
-  readonly amdFeatures: readonly string[];
-  readonly isScalableModeOn: boolean;
+  /** CONFIG_INTEL_IOMMU_SCALABLE_MODE_DEFAULT_ON of the running kernel; null when /boot has no config. */
+  readonly isScalableModeDefaultOn: boolean | null;
+  /** AMD's global EFR as dmesg printed it ("Using global IVHD EFR:0x..."), which settles the features word order. */
+  readonly dmesgAmdEfr: string | null;
 }
 
 export interface QemuFacts {

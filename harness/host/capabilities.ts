@@ -1,5 +1,6 @@
 import type { HostSpec } from '../config/types.js';
 import type { HostFacts } from './HostFacts.js';
+import { judgeIommuDirtyTracking } from './provisioning/dirtyTracking.js';
 
 /**
  * What a lab can do, derived from preflight facts (never from the lab's name). Suites declare
@@ -18,17 +19,6 @@ export interface CapabilityVerdict {
   readonly reason: string;
 }
 
-/** Intel VT-d ECAP bits that make second-stage dirty tracking possible (kernel ssads_supported()). */
-const ECAP_SMTS = 43n;
-const ECAP_SLADS = 45n;
-const ECAP_SMPWC = 48n;
-/** AMD EFR bit 52: HDSup (host dirty-bit support). */
-const EFR_HDSUP = 52n;
-
-function bit(hex: string, n: bigint): boolean {
-  return /^(0x)?[0-9a-f]+$/i.test(hex.trim()) && ((BigInt(`0x${hex.trim().replace(/^0x/i, '')}`) >> n) & 1n) === 1n;
-}
-
 export function deriveCapabilities(host: HostSpec, facts: HostFacts): CapabilityVerdict[] {
   const v = (capability: Capability, isPresent: boolean, present: string, absent: string): CapabilityVerdict => ({
     capability, isPresent, reason: isPresent ? present : absent,
@@ -43,15 +33,17 @@ export function deriveCapabilities(host: HostSpec, facts: HostFacts): Capability
   const sriovPfs = facts.pciFunctions.filter((f) => (f.sriovTotalVfs ?? 0) > 0);
   const variantDrivers = vfNics.map((n) => n.vfioDriver).filter((d) => d !== 'vfio-pci');
   const missingVariant = variantDrivers.filter((d) => !facts.modulesAvailable.includes(d.replace(/-/g, '_')));
-  const intelDirty = facts.iommu.intelEcaps.some((e) => bit(e, ECAP_SMTS) && bit(e, ECAP_SLADS) && bit(e, ECAP_SMPWC)) && facts.iommu.isScalableModeOn;
-  const amdDirty = facts.iommu.amdFeatures.some((f) => bit(f, EFR_HDSUP));
+  const dirtyTracking = judgeIommuDirtyTracking({
+    units: facts.iommu.units, cmdline: facts.kernelCmdline,
+    isScalableModeDefaultOn: facts.iommu.isScalableModeDefaultOn, dmesgAmdEfr: facts.iommu.dmesgAmdEfr,
+  });
 
   return [
     v('emulated-nic', emulatedNics.length > 0 && missingModels.length === 0,
       `emulated NIC(s) ${emulatedNics.map((n) => n.model).join(', ')} on tap`,
       emulatedNics.length === 0 ? 'no emulated NIC in lab.yaml for this host' : `QEMU lacks NIC model(s) ${missingModels.join(', ')}`),
     v('viommu', facts.qemu.hasIntelIommu, 'QEMU has intel-iommu', `QEMU ${facts.qemu.binary} has no intel-iommu device`),
-    v('vfio', isVfio, `IOMMU ${facts.iommu.units.join(',')} with ${facts.iommu.groupCount} groups, vfio_pci available`,
+    v('vfio', isVfio, `IOMMU ${facts.iommu.units.map((u) => u.unit).join(',')} with ${facts.iommu.groupCount} groups, vfio_pci available`,
       !hasIommu ? 'no IOMMU on the host (/sys/class/iommu is empty)' : !hasVfioModule ? 'vfio_pci module not available' : 'QEMU not found'),
     v('iommufd', facts.hasDevIommu && facts.qemu.hasIommufdObject, '/dev/iommu present and QEMU has -object iommufd',
       !facts.hasDevIommu ? 'no /dev/iommu (kernel without CONFIG_IOMMUFD or module not loaded)' : 'QEMU has no -object iommufd'),
@@ -61,8 +53,7 @@ export function deriveCapabilities(host: HostSpec, facts: HostFacts): Capability
     v('mdev', facts.mdevParents.length > 0, `mdev parent(s) ${facts.mdevParents.join(', ')}`, 'no mdev parent device (/sys/class/mdev_bus is empty)'),
     v('mdev-migration', mdevNics.length > 0 && facts.mdevParents.length > 0 && facts.modulesAvailable.includes('mtty'),
       'mtty mdev parent present (migration-capable since Linux 6.7)', 'no migration-capable mdev parent (mtty) configured and present'),
-    v('iommu-dirty-tracking', intelDirty || amdDirty, intelDirty ? 'Intel VT-d with SLADS in scalable mode' : 'AMD IOMMU with HDSup',
-      hasIommu ? 'host IOMMU reports no dirty-tracking support (Intel ECAP SLADS+scalable mode, or AMD HDSup)' : 'no IOMMU on the host'),
+    v('iommu-dirty-tracking', dirtyTracking.isSupported, dirtyTracking.reason, dirtyTracking.reason),
     v('vfio-migration-events', facts.qemu.vfioPciProperties.includes('migration-events'), 'vfio-pci has migration-events', 'QEMU vfio-pci lacks migration-events (needs 9.1)'),
     v('kvm', facts.hasDevKvm && facts.modulesLoaded.some((m) => m === 'kvm_intel' || m === 'kvm_amd'), 'KVM available', 'no usable /dev/kvm: QEMU runs under TCG'),
   ];

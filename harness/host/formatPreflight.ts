@@ -9,7 +9,7 @@ export function formatPreflight(report: LabPreflight): string {
     if (f !== null) {
       const rows: [string, string][] = [
         ['kernel', `${f.kernelRelease}  (${f.kernelCmdline.slice(0, 100)})`],
-        ['IOMMU', f.iommu.units.length === 0 ? 'none' : `${f.iommu.units.join(', ')}, ${f.iommu.groupCount} groups`],
+        ['IOMMU', f.iommu.units.length === 0 ? 'none' : `${f.iommu.units.map((u) => u.unit).join(', ')}, ${f.iommu.groupCount} groups`],
         ['/dev/vfio', f.hasDevVfio ? f.devVfioEntries.join(' ') : 'absent'],
         ['VFIO cdevs', f.vfioCdevs.length === 0 ? 'none' : f.vfioCdevs.join(' ')],
         ['/dev/iommu', f.hasDevIommu ? 'present' : 'absent'],

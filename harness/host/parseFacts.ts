@@ -38,12 +38,13 @@ export function parseFacts(host: string, qemuBinary: string, text: string, clock
     kernelRelease: one('kernel') ?? '',
     kernelCmdline: cmdline,
     iommu: {
-      units: many('iommu.unit'),
+      units: many('iommu.unit').map((row) => {
+        const [unit = '', intelEcap = '', amdFeatures = ''] = row.split('|');
+        return { unit, ...(intelEcap !== '' ? { intelEcap } : {}), ...(amdFeatures !== '' ? { amdFeatures } : {}) };
+      }),
       groupCount: Number(one('iommu.groups') ?? '0'),
-      intelEcaps: many('iommu.ecap'),
-      amdFeatures: many('iommu.amdfeatures'),
-      // Scalable mode is a boot option on Intel (intel_iommu=...,sm_on); some kernels default it on.
-      isScalableModeOn: /\bintel_iommu=\S*sm_on/.test(cmdline),
+      isScalableModeDefaultOn: one('iommu.smdefault') === null ? null : one('iommu.smdefault') === 'on',
+      dmesgAmdEfr: one('iommu.dmesgefr'),
     },
     hasDevVfio: many('vfio.entry').length > 0,
     devVfioEntries: many('vfio.entry'),

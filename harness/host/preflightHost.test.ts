@@ -37,9 +37,8 @@ describe('preflight facts', () => {
 
   it('parses PCI functions, SR-IOV counts and Intel dirty-tracking bits', () => {
     const text = [
-      'kernel\t6.12.0', 'cmdline\tintel_iommu=on,sm_on', 'iommu.unit\tdmar0', 'iommu.groups\t12',
       // SMTS (43), SLADS (45), SMPWC (48) set.
-      `iommu.ecap\t${((1n << 43n) | (1n << 45n) | (1n << 48n)).toString(16)}`,
+      'kernel\t6.12.0', 'cmdline\tintel_iommu=on,sm_on', `iommu.unit\tdmar0|${((1n << 43n) | (1n << 45n) | (1n << 48n)).toString(16)}|`, 'iommu.groups\t12',
       'pci\t0000:3b:00.0|mlx5_core|7|8|2|enp59s0f0,', 'pci\t0000:3b:00.2|vfio-pci|9|||',
       'module.available\tvfio_pci', 'module.available\tmlx5_vfio_pci', 'dev.iommu\tyes', 'vfio.entry\t9', 'vfio.entry\tvfio',
       'qemu.version\tQEMU emulator version 11.1.3 (Debian)', 'qemu.iommufd\tyes', 'mem\t1024000 512000',
