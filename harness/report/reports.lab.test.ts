@@ -27,6 +27,8 @@ interface Hil {
  * lab.yaml that only moves reportsDir, so the history seen here is only these runs'.
  */
 describe('reports of real virtual-lab runs', function () {
+  // Each step uses the runs of the steps before it.
+  this.bail(true);
   const root = projectRoot();
   const labFile = join(root, `lab.reports-test-${process.pid}.yaml`);
   let reportsDir: string;
@@ -57,7 +59,7 @@ describe('reports of real virtual-lab runs', function () {
 
   it('hil run --shard 1/2 and 2/2 take disjoint halves, print plain progress, and write every report', () => {
     for (const [key, shard] of [['shard1', '1/2'], ['shard2', '2/2']] as const) {
-      const out = hil('run', 'suites/migration', '--shard', shard);
+      const out = hil('run', 'suites/migration/ping-pong.spec.ts', '--shard', shard);
       expect(out.status, `${out.stdout}\n${out.stderr}`).to.equal(0);
       runs[key] = runIdOf(out);
       expect(out.stdout).to.include(`Shard ${shard}: 2 of 4 tests`);
@@ -92,7 +94,7 @@ describe('reports of real virtual-lab runs', function () {
   });
 
   it('a whole run; the trend covers both whole runs, not the shards on their own', () => {
-    const out = hil('run', 'suites/migration');
+    const out = hil('run', 'suites/migration/ping-pong.spec.ts');
     expect(out.status, `${out.stdout}\n${out.stderr}`).to.equal(0);
     runs.whole = runIdOf(out);
     const trendOut = hil('report', 'trend', '--json');

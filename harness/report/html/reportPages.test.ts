@@ -23,6 +23,7 @@ function writeNights(reportsDir: string): { first: string; second: string } {
     { title: 'virtio ping-pong', outcome: 'PASS', labels: VIRTIO, downtimesMs: [20, 21, 60, 80] },
     { title: 'iommu ping-pong', outcome: 'FAIL', labels: IOMMU, downtimesMs: [30, 400], error: 'downtime 400 ms is above the 300 ms limit </script><b>x</b>' },
     { title: 'lab went away', outcome: 'ERROR', error: 'SSH connection to root@10.0.0.1:22 lost' },
+    { title: 'migration blocked as expected', outcome: 'PASS', labels: cellLabels('vfio-pci', 'none'), isBlocked: true },
     { title: 'vfio blocked domain', outcome: 'SKIP', labels: cellLabels('vfio-pci', 'intel-iommu') },
   ]);
   writeSyntheticRun(reportsDir, first);
@@ -65,10 +66,13 @@ describe('index.html and the compare page in headless Chromium (no network)', fu
     expect(html).to.not.match(/<script[^>]+src=|<link[^>]+stylesheet|<img[^>]+src="http/);
     expect(html).to.include('&lt;/script&gt;&lt;b&gt;x&lt;/b&gt;');
     const page = await inspectInChromium(chromiumPath, written.htmlFile, { page: join(dir, 'index.png'), firstOpenTest: join(dir, 'test.png') });
-    expectDrawn(page, { timeline: 6, distribution: 3, trend: 1 });
-    expect(page.plotsDrawn).to.equal('10');
+    // The blocked migration (no samples, no events) still gets its axes drawn.
+    const blockedTimeline = `timeline-${loadRunResults(runs.second).tests.findIndex((t) => t.title === 'migration blocked as expected')}-0`;
+    expect(page.plots.map((p) => p.id)).to.include(blockedTimeline);
+    expectDrawn(page, { timeline: 7, distribution: 3, trend: 1 });
+    expect(page.plotsDrawn).to.equal('11');
     // Each timeline shows STOP (red) and RESUME and the probe replies (green).
-    for (const timeline of page.plots.filter((p) => p.kind === 'timeline')) {
+    for (const timeline of page.plots.filter((p) => p.kind === 'timeline' && p.id !== blockedTimeline)) {
       expect(timeline.redPixels, `${timeline.id} STOP marker`).to.be.greaterThan(50);
       expect(timeline.greenPixels, `${timeline.id} RESUME marker, probe replies`).to.be.greaterThan(50);
     }
