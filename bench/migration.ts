@@ -9,7 +9,7 @@
  *   node dist/bench/migration.js [migrations=20]
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -132,6 +132,10 @@ async function main(): Promise<void> {
     }
     src.qmp.close();
     src.kill();
+    // What a minimal script leaves behind (sockets, serial logs) is not left on the hosts.
+    for (const host of [hostA, hostB]) {
+      for (const file of readdirSync(host.workDir).filter((f) => f.startsWith('hil-bench-'))) rmSync(join(host.workDir, file), { force: true });
+    }
 
     const med = (v: number[]) => percentile(v, 50);
     console.log(`1. end-to-end per migration: harness median ${med(harnessMs).toFixed(0)} ms (n=${harnessMs.length}), minimal QMP script median ${med(minimalMs).toFixed(0)} ms (n=${minimalMs.length}), ratio ${(med(harnessMs) / med(minimalMs)).toFixed(2)}`);

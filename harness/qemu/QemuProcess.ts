@@ -139,7 +139,8 @@ export class QemuProcess {
     // setsid -f: QEMU leads its own session, so it outlives the SSH channel; the wrapper shell
     // writes its own pid ($$) then execs QEMU, so the pid file holds QEMU's pid.
     const wrapper = 'echo $$ > "$0" && exec "$@"';
-    return sh`mkdir -p ${this.deps.workDir} && rm -f ${this.spec.qmpSocket} ${this.spec.serialSocket} ${pidFile} && setsid -f /bin/sh -c ${wrapper} ${pidFile} ${this.deps.binary} ${this.argv} ${raw('>')} ${log} ${raw('2>&1 </dev/null')}`;
+    // umask 077: QEMU's sockets, log and pid file are the harness's alone (issue: private files).
+    return sh`umask 077 && mkdir -p ${this.deps.workDir} && rm -f ${this.spec.qmpSocket} ${this.spec.serialSocket} ${pidFile} && setsid -f /bin/sh -c ${wrapper} ${pidFile} ${this.deps.binary} ${this.argv} ${raw('>')} ${log} ${raw('2>&1 </dev/null')}`;
   }
 
   private probe(knownPid = this.pidValue): Promise<VmProcessProbe> {
