@@ -41,7 +41,9 @@ export function factsScript(qemuBinary: string, workDir: string): string {
     'if [ -x "$q" ]; then t qemu.version "$("$q" -version | head -n 1)";',
     '  "$q" -object help 2>/dev/null | grep -qw iommufd && t qemu.iommufd yes;',
     '  "$q" -device vfio-pci,help 2>/dev/null | sed -n "s/^ *\\([a-z0-9-]*\\)=.*/\\1/p" | tr "\\n" "," | sed "s/^/qemu.vfioprops\\t/;s/$/\\n/";',
-    '  "$q" -device help 2>/dev/null | grep -q \'"intel-iommu"\' && t qemu.intel-iommu yes;',
+    // QEMU 11.1 leaves the system-bus IOMMUs out of `-device help`; asking for the device's own
+    // property list works on every version (an unknown device prints only an error, on stderr).
+    '  "$q" -device intel-iommu,help 2>/dev/null | grep -q "^intel-iommu options:" && t qemu.intel-iommu yes;',
     '  for m in virtio-net-pci e1000e igb; do "$q" -device help 2>/dev/null | grep -q "\\"$m\\"" && t qemu.nic "$m"; done; fi',
     sh`[ -s ${workDir}/journal ] && t journal yes`,
     'for p in $(pgrep -f "[q]emu-system.*-name (guest=)?hil-" 2>/dev/null); do t harness.qemu "$p"; done',
