@@ -1,5 +1,6 @@
 import type { HostSpec } from '../config/types.js';
 import type { HostFacts } from './HostFacts.js';
+import { compareVersions } from './parseFacts.js';
 import { judgeIommuDirtyTracking } from './provisioning/dirtyTracking.js';
 
 /**
@@ -38,6 +39,10 @@ export function deriveCapabilities(host: HostSpec, facts: HostFacts): Capability
     isScalableModeDefaultOn: facts.iommu.isScalableModeDefaultOn, dmesgAmdEfr: facts.iommu.dmesgAmdEfr,
   });
 
+  // samples/vfio-mdev/mtty.c gained its migration ops in Linux 6.7; an older mtty only blocks migration.
+  const kernelVersion = /^(\d+\.\d+)/.exec(facts.kernelRelease)?.[1];
+  const isMttyMigratable = kernelVersion !== undefined && compareVersions(kernelVersion, '6.7') >= 0;
+
   return [
     v('emulated-nic', emulatedNics.length > 0 && missingModels.length === 0,
       `emulated NIC(s) ${emulatedNics.map((n) => n.model).join(', ')} on tap`,
@@ -51,8 +56,9 @@ export function deriveCapabilities(host: HostSpec, facts: HostFacts): Capability
     v('variant-driver', variantDrivers.length > 0 && missingVariant.length === 0, `variant driver(s) ${variantDrivers.join(', ')} available`,
       variantDrivers.length === 0 ? 'no VF in lab.yaml uses a variant driver' : `module(s) ${missingVariant.join(', ')} not available`),
     v('mdev', facts.mdevParents.length > 0, `mdev parent(s) ${facts.mdevParents.join(', ')}`, 'no mdev parent device (/sys/class/mdev_bus is empty)'),
-    v('mdev-migration', mdevNics.length > 0 && facts.mdevParents.length > 0 && facts.modulesAvailable.includes('mtty'),
-      'mtty mdev parent present (migration-capable since Linux 6.7)', 'no migration-capable mdev parent (mtty) configured and present'),
+    v('mdev-migration', mdevNics.length > 0 && facts.mdevParents.includes('mtty') && isMttyMigratable,
+      `mtty mdev parent present on Linux ${kernelVersion} (mtty migrates since 6.7)`,
+      mdevNics.length > 0 && facts.mdevParents.includes('mtty') ? `Linux ${kernelVersion ?? facts.kernelRelease}'s mtty cannot migrate (needs 6.7)` : 'no migration-capable mdev parent (mtty) configured and present'),
     v('iommu-dirty-tracking', dirtyTracking.isSupported, dirtyTracking.reason, dirtyTracking.reason),
     v('vfio-migration-events', facts.qemu.vfioPciProperties.includes('migration-events'), 'vfio-pci has migration-events', 'QEMU vfio-pci lacks migration-events (needs 9.1)'),
     v('kvm', facts.hasDevKvm && facts.modulesLoaded.some((m) => m === 'kvm_intel' || m === 'kvm_amd'), 'KVM available', 'no usable /dev/kvm: QEMU runs under TCG'),

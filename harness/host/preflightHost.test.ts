@@ -70,4 +70,15 @@ describe('preflight facts', () => {
     expect(compareVersions('7.2', '7.2.0')).to.equal(0);
     expect(compareVersions('9.1', '10.0')).to.be.lessThan(0);
   });
+
+  it('gives mdev-migration only to an mtty parent on Linux 6.7 or later', () => {
+    const mttyHost: HostSpec = { ...host, nics: [{ kind: 'mdev', name: 'mtty0', parent: 'mtty', type: 'mtty-2', uuid: '83b8f4f2-509f-382f-3c1e-e6bfe0fa1001' }] };
+    const migration = (kernel: string, parent: string) => {
+      const facts = parseFacts('h', '/q', [`kernel\t${kernel}`, `mdev.parent\t${parent}`, 'module.available\tmtty'].join('\n'), { offsetMs: 0, uncertaintyMs: 0, samples: 1 });
+      return deriveCapabilities(mttyHost, facts).find((c) => c.capability === 'mdev-migration');
+    };
+    expect(migration('6.12.117+deb13-amd64', 'mtty')?.isPresent).to.equal(true);
+    expect(migration('6.1.0-56-amd64', 'mtty')).to.include({ isPresent: false, reason: "Linux 6.1's mtty cannot migrate (needs 6.7)" });
+    expect(migration('6.12.117+deb13-amd64', 'mbochs')?.isPresent).to.equal(false);
+  });
 });
