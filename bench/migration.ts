@@ -67,7 +67,7 @@ class RawQmp {
 /** QEMU started directly in a host namespace, as a minimal script would. */
 async function rawVm(host: typeof hostA, role: string, incoming: boolean): Promise<{ qmp: RawQmp; kill: () => void }> {
   const name = `hil-bench-${role}`;
-  const spec = vmSpecFor({ name, host, guest, boot: { kernel: guest.kernel!, initrd: guest.initrd! }, isIncoming: incoming });
+  const spec = vmSpecFor({ name, host, vmDir: host.workDir, guest, boot: { kernel: guest.kernel!, initrd: guest.initrd! }, isIncoming: incoming });
   const child = spawn('ip', ['netns', 'exec', `${lab.virtualLab!.prefix}-${host.name}`, lab.qemu[host.qemu]!.binary, ...buildArgv(spec)], { stdio: 'ignore' });
   let lastError: unknown;
   for (let i = 0; i < 200; i++) {

@@ -21,6 +21,7 @@ interface RunOptions {
   readonly pair?: string;
   readonly retries?: string;
   readonly shard?: string;
+  readonly wait?: string;
 }
 
 export function addRunCommand(program: Command, io: CliIo): void {
@@ -30,6 +31,7 @@ export function addRunCommand(program: Command, io: CliIo): void {
     .argument('[suites...]', 'suite files or folders (under suites/)', ['suites'])
     .option('--grep <text>', 'only tests whose full title contains this')
     .option('--pair <name>', 'the host pair (default: the first in the lab file)')
+    .option('--wait <seconds>', 'wait this long for a pair another run holds (default: fail at once naming the holder)', '0')
     .option('--retries <n>', 'retry a failed test up to n times; a pass after a failure is FLAKY', '0')
     .option('--shard <i/n>', 'run only the i-th of n deterministic shares of the tests (merge them with "hil report --merge")')
     .action(async (suites: string[], options: RunOptions) => {
@@ -77,7 +79,7 @@ async function runSuites(program: Command, io: CliIo, suites: readonly string[],
   const runDir = join(lab.reportsDir, runId);
   mkdirSync(runDir, { recursive: true, mode: 0o700 });
   io.out(`Run ${runId} on lab "${lab.name}": ${files.length} suite file(s); reports in ${runDir}`);
-  const session = await LabSession.open({ lab, environment, runId, runDir, ...(options.pair !== undefined ? { pairName: options.pair } : {}) });
+  const session = await LabSession.open({ lab, environment, runId, runDir, leaseWaitMs: Number(options.wait ?? '0') * 1000, onWarning: (line) => io.err(`warning: ${line}`), ...(options.pair !== undefined ? { pairName: options.pair } : {}) });
   try {
     const results: RunResults = {
       formatVersion: RESULTS_FORMAT_VERSION, runId,

@@ -2,7 +2,12 @@ import { writeFileSync } from 'node:fs';
 import type { Environment } from '../config/environment.js';
 import type { HostPairSpec, HostSpec, LabConfig } from '../config/types.js';
 import { sshConsoleArgv } from '../console/sshConsoleArgv.js';
-import { InfrastructureError } from '../errors.js';
+import { errorMessage, InfrastructureError } from '../errors.js';
+import { acquirePair, type HostLeasePair } from '../host/HostLeasePair.js';
+import { HostLease } from '../host/HostLease.js';
+import { leaseHolder } from '../host/HostLeaseRecord.js';
+import { UndoJournal } from '../host/UndoJournal.js';
+import { TeardownStack } from '../teardown.js';
 import type { Capability, CapabilityVerdict } from '../host/capabilities.js';
 import { HostConnections } from '../host/HostConnections.js';
 import { preflightLab, type LabPreflight } from '../host/preflightLab.js';
@@ -22,6 +27,22 @@ import { LabVm } from './LabVm.js';
 import type { LinkControl } from './LinkControl.js';
 import type { TestScope } from './TestScope.js';
 import { vmSpecFor, type VmRequest } from './vmSpecFor.js';
+
+export interface SessionOpenOptions {
+  readonly lab: LabConfig;
+  readonly environment: Environment;
+  readonly runId: string;
+  readonly runDir: string;
+  readonly pairName?: string;
+  /** How long to wait for a pair another run holds; 0 = fail at once naming the holder. */
+  readonly leaseWaitMs?: number;
+  readonly onWarning?: (message: string) => void;
+}
+
+/** QEMU's sockets, logs and pid files: a private folder in the host's workDir. */
+function vmDir(host: HostSpec): string {
+  return `${host.workDir}/vm`;
+}
 
 export interface LaunchOptions extends Pick<VmRequest, 'nicModel' | 'hasViommu' | 'isIncoming' | 'tracePatterns' | 'nics' | 'append' | 'viommu' | 'memoryMiB' | 'extraArgs'> {
   readonly host: string;
@@ -61,22 +82,41 @@ export class LabSession {
     readonly preflight: LabPreflight,
     private readonly connections: HostConnections,
     private readonly abilities: LabAbilities,
+    private readonly leases: HostLeasePair,
+    private readonly journals: ReadonlyMap<string, UndoJournal>,
   ) {}
 
-  static async open(options: { lab: LabConfig; environment: Environment; runId: string; runDir: string; pairName?: string }): Promise<LabSession> {
+  /**
+   * Leases the pair (both hosts or neither), replays journals a dead run left, preflights both
+   * hosts, and opens an undo journal on each for what this run starts there.
+   */
+  static async open(options: SessionOpenOptions): Promise<LabSession> {
     const { lab } = options;
     const pair = options.pairName === undefined ? lab.pairs[0] : lab.pairs.find((p) => p.name === options.pairName);
     if (pair === undefined) {
       throw new InfrastructureError('LAB_NO_PAIR', `${lab.file} has no host pair${options.pairName === undefined ? '' : ` named "${options.pairName}"`}; pairs: ${lab.pairs.map((p) => p.name).join(', ') || 'none'}`);
     }
     const connections = new HostConnections(lab, options.environment);
-    const preflight = await preflightLab(lab, connections, [pair.source, pair.destination]);
-    if (!preflight.isReady) {
-      await connections.closeAll();
-      const failed = preflight.hosts.flatMap((h) => h.checks.filter((c) => !c.isOk).map((c) => `${h.host}: ${c.name}: ${c.detail}`));
-      throw new InfrastructureError('LAB_NOT_READY', `Preflight of pair ${pair.name} failed:\n  ${failed.join('\n  ')}`, { data: { failed } });
+    const teardown = new TeardownStack(`opening a session on ${pair.name}`);
+    teardown.push('close SSH connections', () => connections.closeAll());
+    try {
+      const hosts = [lab.hosts[pair.source]!, lab.hosts[pair.destination]!];
+      const transports = await Promise.all(hosts.map((h) => connections.open(h)));
+      const leaseOf = (i: number) => new HostLease(transports[i]!, { host: hosts[i]!.name, workDir: hosts[i]!.workDir, holder: leaseHolder(options.runId), ...(options.onWarning !== undefined ? { onWarning: options.onWarning } : {}) });
+      const leases = await acquirePair(leaseOf(0), leaseOf(1), { waitMs: options.leaseWaitMs ?? 0 });
+      teardown.push('release the pair lease', () => leases.release());
+      const preflight = await preflightLab(lab, connections, [pair.source, pair.destination], { replayLeftoverJournals: true });
+      if (!preflight.isReady) {
+        const failed = preflight.hosts.flatMap((h) => h.checks.filter((c) => !c.isOk).map((c) => `${h.host}: ${c.name}: ${c.detail}`));
+        throw new InfrastructureError('LAB_NOT_READY', `Preflight of pair ${pair.name} failed:\n  ${failed.join('\n  ')}`, { data: { failed } });
+      }
+      const journals = new Map(hosts.map((h, i) => [h.name, new UndoJournal(transports[i]!, { workDir: h.workDir, runId: options.runId, commandTimeoutMs: lab.defaults.timeouts.commandMs })]));
+      return new LabSession(lab, pair, options.runId, options.runDir, preflight, connections, await detectLabAbilities(lab), leases, journals);
+    } catch (error) {
+      // Whatever was taken is given back; the error that stopped the opening is the one to see.
+      await teardown.run().catch((teardownError: unknown) => options.onWarning?.(errorMessage(teardownError)));
+      throw error;
     }
-    return new LabSession(lab, pair, options.runId, options.runDir, preflight, connections, await detectLabAbilities(lab));
   }
 
   host(name: string): HostSpec {
@@ -129,13 +169,16 @@ export class LabSession {
     if (guest === undefined || guest.kernel === undefined) throw new InfrastructureError('LAB_NO_GUEST', `No kernel-booted guest "${options.guest ?? 'default'}" in ${this.lab.file}`);
     const transport = await this.connections.open(host);
     const name = vmName(this.runId, options.role);
-    const spec = vmSpecFor({ ...options, name, host, guest, boot: await this.guestFilesOn(host, guest.kernel, guest.initrd) });
+    const spec = vmSpecFor({ ...options, name, host, vmDir: vmDir(host), guest, boot: await this.guestFilesOn(host, guest.kernel, guest.initrd) });
     const qemu = this.lab.qemu[host.qemu]!;
-    const process = new QemuProcess(spec, { runner: transport, sockets: transport, binary: qemu.binary, workDir: host.workDir });
+    const process = new QemuProcess(spec, { runner: transport, sockets: transport, binary: qemu.binary, workDir: vmDir(host) });
     const transcript = scope.artifactPath(`${options.role}.console.log`, 'console', `serial console transcript of ${name}`);
     const vm = new LabVm(host, options.role, process, sshConsoleArgv(host, spec.serialSocket, (n) => this.lab.hosts[n]), transcript);
     scope.teardown.push(`collect logs of ${name}`, () => this.collectLogs(scope, vm));
     scope.teardown.push(`stop ${name}`, () => vm.stop());
+    // On the host before QEMU exists: a controller that dies from here on leaves a way to stop it.
+    await runChecked(transport, sh`mkdir -p -m 0700 ${vmDir(host)} && chmod 0700 ${vmDir(host)}`);
+    await this.journals.get(host.name)!.append(`QEMU ${name}`, process.undoCommand);
     await process.start({ timeoutMs: this.lab.defaults.timeouts.bootMs });
     return vm;
   }
@@ -205,7 +248,12 @@ export class LabSession {
     return record;
   }
 
+  /** Undoes what this run left on the hosts (journal), releases the lease, closes connections. */
   async close(): Promise<void> {
-    await this.connections.closeAll();
+    const teardown = new TeardownStack(`session ${this.runId}`);
+    teardown.push('close SSH connections', () => this.connections.closeAll());
+    teardown.push('release the pair lease', () => this.leases.release());
+    for (const [host, journal] of this.journals) teardown.push(`replay the undo journal of ${host}`, async () => { await journal.replay({ runId: this.runId }); });
+    await teardown.run();
   }
 }

@@ -6,6 +6,8 @@ import type { ViommuSpec, VmNic, VmSpec } from '../qemu/VmSpec.js';
 export interface VmRequest {
   readonly name: string;
   readonly host: HostSpec;
+  /** The host folder for the VM's sockets, logs and pid file. */
+  readonly vmDir: string;
   readonly guest: GuestImageSpec;
   /** Kernel and initrd paths as the host sees them. */
   readonly boot: { readonly kernel: string; readonly initrd?: string };
@@ -44,7 +46,7 @@ function vmNic(nic: NicSpec, modelOverride: VmRequest['nicModel']): VmNic {
  * in the same order, which migration requires.
  */
 export function vmSpecFor(request: VmRequest): VmSpec {
-  const files = vmFiles(request.host.workDir, request.name);
+  const files = vmFiles(request.vmDir, request.name);
   const hasViommu = request.hasViommu === true || request.viommu !== undefined;
   const append = request.append ?? request.guest.append;
   return {
