@@ -5,6 +5,7 @@ import { HostConnections } from '../host/HostConnections.js';
 import { formatPreflight } from '../host/formatPreflight.js';
 import { preflightLab } from '../host/preflightLab.js';
 import { VirtualLab } from '../virtual-lab/VirtualLab.js';
+import { loadLabForLabCommand, nestedLabDown, nestedLabStatus, nestedLabUp } from '../nested-lab/nestedLabCommands.js';
 import { ExitCode } from './ExitCode.js';
 import { loadLabOption, type CliIo } from './cliSupport.js';
 
@@ -14,8 +15,10 @@ export function addLabCommands(program: Command, io: CliIo): void {
     .command('up')
     .description('install what is missing, build the guest image, start the hosts; then preflight them')
     .option('--no-preflight', 'skip the preflight after the lab is up')
-    .action(async (options: { preflight: boolean }) => {
-      const config = loadLabOption(program);
+    .option('--nested', 'the nested lab (labs/nested.yaml unless --lab names one)')
+    .action(async (options: { preflight: boolean; nested?: boolean }) => {
+      const config = loadLabForLabCommand(program, options.nested === true);
+      if (config.kind === 'nested') return nestedLabUp(config, io, options);
       const environment = readEnvironment();
       const virtualLab = new VirtualLab(config, new LocalRunner(), (line) => io.err(line), { isRoot: environment.isRoot });
       await virtualLab.up();
@@ -33,8 +36,10 @@ export function addLabCommands(program: Command, io: CliIo): void {
     .command('down')
     .description('stop everything the lab started and remove its namespaces, links and taps')
     .option('--purge', 'also remove the state folder (keys, guest image cache)')
-    .action(async (options: { purge?: boolean }) => {
-      const config = loadLabOption(program);
+    .option('--nested', 'the nested lab (labs/nested.yaml unless --lab names one)')
+    .action(async (options: { purge?: boolean; nested?: boolean }) => {
+      const config = loadLabForLabCommand(program, options.nested === true);
+      if (config.kind === 'nested') return nestedLabDown(config, io, options);
       const virtualLab = new VirtualLab(config, new LocalRunner(), (line) => io.err(line), { isRoot: readEnvironment().isRoot });
       await virtualLab.down({ purge: options.purge === true });
     });
@@ -42,8 +47,10 @@ export function addLabCommands(program: Command, io: CliIo): void {
     .command('status')
     .description('what of the lab exists and answers')
     .option('--json', 'machine-readable output')
-    .action(async (options: { json?: boolean }) => {
-      const config = loadLabOption(program);
+    .option('--nested', 'the nested lab (labs/nested.yaml unless --lab names one)')
+    .action(async (options: { json?: boolean; nested?: boolean }) => {
+      const config = loadLabForLabCommand(program, options.nested === true);
+      if (config.kind === 'nested') return nestedLabStatus(config, io, options);
       const status = await new VirtualLab(config, new LocalRunner(), () => undefined, { isRoot: readEnvironment().isRoot }).status();
       if (options.json === true) io.out(JSON.stringify(status, null, 2));
       else io.out(formatLabStatus(status));
