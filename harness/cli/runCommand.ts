@@ -13,6 +13,7 @@ import { publishRunReports } from '../report/publishRunReports.js';
 import { RESULTS_FORMAT_VERSION, type RunResults } from '../report/RunResults.js';
 import { LabSession } from '../session/LabSession.js';
 import { ExitCode } from './ExitCode.js';
+import { RunInterrupt } from './RunInterrupt.js';
 import { loadLabOption, type CliIo } from './cliSupport.js';
 import { createRunProgress } from './progress/createRunProgress.js';
 
@@ -89,10 +90,12 @@ async function runSuites(program: Command, io: CliIo, suites: readonly string[],
       isComplete: false, hosts: session.preflight.hosts, shard, measurementUnits: MEASUREMENT_UNITS, tests: [],
     };
     session.migrationObserver = progress;
+    const interrupt = new RunInterrupt((line) => io.err(line), (code) => process.exit(code));
+    interrupt.install();
     const mocha = new Mocha({
       reporter: HilReporter as unknown as string,
-      reporterOptions: { results, runDir, print: (line: string) => progress.print(line) },
-      rootHooks: rootHooks(session),
+      reporterOptions: { results, runDir, print: (line: string) => progress.print(line), isInterrupted: () => interrupt.isInterrupted },
+      rootHooks: rootHooks(session, interrupt),
       timeout: lab.defaults.timeouts.migrationMs * 10,
       retries: Number(options.retries ?? '0'),
       ...(options.grep !== undefined ? { grep: options.grep } : {}),
@@ -105,14 +108,17 @@ async function runSuites(program: Command, io: CliIo, suites: readonly string[],
     }
     await new Promise<void>((done) => {
       const runner = mocha.run(() => done());
+      interrupt.onAbort(() => runner.abort());
       runner.on(Mocha.Runner.constants.EVENT_TEST_BEGIN, (test: Mocha.Test) => progress.testStarted(test.title));
       runner.on(Mocha.Runner.constants.EVENT_TEST_END, () => progress.testEnded());
     });
     progress.close();
+    interrupt.uninstall();
+    if (interrupt.isInterrupted) io.err(`Run ${runId} was interrupted: its report is partial (isComplete: false).`);
     const isPublished = publishRunReports(runDir, results, lab.reportsDir, (line) => io.out(line));
     const outcomes = new Set(results.tests.map((t) => t.outcome));
     if (outcomes.has('FAIL') || outcomes.has('UNEXPECTED')) return ExitCode.productFailure;
-    if (outcomes.has('ERROR') || !isPublished) return ExitCode.labFailure;
+    if (outcomes.has('ERROR') || !isPublished || interrupt.isInterrupted) return ExitCode.labFailure;
     return ExitCode.ok;
   } catch (error) {
     io.err(`hil run: ${causeChain(error).join('\n  caused by: ')}`);

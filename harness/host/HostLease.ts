@@ -60,7 +60,14 @@ export class HostLease {
   /** One attempt, no waiting. */
   tryAcquire(): Promise<LeaseAttempt> {
     return this.exclusive(async () => {
-      const output = await this.runScript('acquire');
+      let output = await this.runScript('acquire');
+      if (output.result === 'refused' && output.previous !== null && isDeadRunOfThisController(output.previous, this.options.holder)) {
+        // Its owner is this controller and its process is gone (SIGKILL, a second Ctrl-C): no one
+        // will renew it, so waiting out its expiry would only delay the journal replay.
+        this.warn(`Breaking the lease on ${this.host} (${this.where}) held by ${describeLease(output.previous, output.hostNowS)}: that process no longer exists on this controller.`);
+        await HostLease.breakLease(this.runner, this.options.workDir, this.options.holder);
+        output = await this.runScript('acquire');
+      }
       if (output.result === 'refused') {
         if (output.previous === null) throw new HostLeaseError('LEASE_COMMAND_FAILED', `The lease on ${this.host} (${this.file}) was refused but could not be read`);
         return { isAcquired: false, heldBy: output.previous, hostNowS: output.hostNowS };
@@ -173,4 +180,15 @@ async function runLeaseCommand(runner: CommandRunner, script: string, timeoutMs:
     });
   }
   return result.stdout;
+}
+
+/** A lease taken by a process of this same controller (same owner) that no longer exists. */
+export function isDeadRunOfThisController(record: LeaseRecord, us: LeaseHolder): boolean {
+  if (record.owner !== us.owner || record.pid === us.pid) return false;
+  try {
+    process.kill(record.pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }

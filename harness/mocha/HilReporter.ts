@@ -11,6 +11,8 @@ export interface HilReporterOptions {
   readonly results: RunResults;
   readonly runDir: string;
   readonly print: (line: string) => void;
+  /** After Ctrl-C a test that fails was cut short by the user: ERROR, not a product FAIL. */
+  readonly isInterrupted?: () => boolean;
 }
 
 /** Classifies a failure (design.md §7): a lab failure is ERROR, never a product FAIL. */
@@ -46,10 +48,10 @@ export class HilReporter extends Mocha.reporters.Base {
       if (suite.title !== '') options.print(`${'  '.repeat(depth(suite) - 1)}${suite.title}`);
     });
     runner.on(EVENT_TEST_PASS, (test: Mocha.Test) => this.add(test, test.hilScope?.verdict?.outcome ?? (retriesOf(test) > 0 ? 'FLAKY' : 'PASS'), null));
-    runner.on(EVENT_TEST_FAIL, (test: Mocha.Test, error: unknown) => this.add(test, failureOutcome(error), error));
+    runner.on(EVENT_TEST_FAIL, (test: Mocha.Test, error: unknown) => this.add(test, options.isInterrupted?.() === true ? 'ERROR' : failureOutcome(error), error));
     runner.on(EVENT_TEST_PENDING, (test: Mocha.Test) => this.add(test, 'SKIP', null));
     runner.on(EVENT_RUN_END, () => {
-      options.results.isComplete = true;
+      options.results.isComplete = options.isInterrupted?.() !== true;
       options.results.endedAt = new Date().toISOString();
       this.save();
       const counts = countOutcomes(options.results.tests);

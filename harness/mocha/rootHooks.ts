@@ -8,7 +8,7 @@ import './mochaContext.js';
  * Root hooks of a `hil run`: every test gets a fresh TestScope whose teardown runs after it,
  * failures included; the scope then travels to the reporter on the test object.
  */
-export function rootHooks(session: LabSession): RootHookObject {
+export function rootHooks(session: LabSession, interrupt?: { currentScope: TestScope | null }): RootHookObject {
   let testIndex = 0;
   return {
     beforeAll(this: Mocha.Context) {
@@ -19,9 +19,11 @@ export function rootHooks(session: LabSession): RootHookObject {
       const scope = new TestScope(test.fullTitle(), session.runDir, `artifacts/${String(++testIndex).padStart(3, '0')}-${slug(test.title)}`);
       test.hilScope = scope;
       this.scope = scope;
+      if (interrupt !== undefined) interrupt.currentScope = scope;
     },
     async afterEach(this: Mocha.Context) {
       const scope = this.currentTest?.hilScope;
+      if (interrupt !== undefined) interrupt.currentScope = null;
       if (scope === undefined) return;
       try {
         await scope.teardown.run();
