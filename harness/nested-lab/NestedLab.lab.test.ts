@@ -3,27 +3,31 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readEnvironment } from '../config/environment.js';
-import { loadLab } from '../config/loadLab.js';
 import type { LabConfig } from '../config/types.js';
 import { HostConnections } from '../host/HostConnections.js';
 import { preflightLab } from '../host/preflightLab.js';
 import { LocalRunner, runChecked } from '../LocalRunner.js';
-import { projectRoot } from '../projectRoot.js';
 import { SshTransport } from '../ssh/SshTransport.js';
 import { bootL2InL1 } from './bootL2InL1.js';
 import { NestedLab } from './NestedLab.js';
+import { nestedLabConfig } from './nestedLabFixture.js';
 import { nestedLabGate } from './nestedLabGate.js';
+import { waitForSshSessionsClosed } from './waitForSshSessionsClosed.js';
+import { waitForUdpEcho, type UdpEchoReply } from '../virtual-lab/waitForUdpEcho.js';
 
 const environment = readEnvironment();
 const gate = nestedLabGate(environment);
-const labFile = join(projectRoot(), 'labs', 'nested.yaml');
 
-// The state folder is the lab file's own: the CI stage and `hil lab up --nested` share the image
-// cache, and this suite leaves the L1 VMs down (the cache stays).
+// Its own prefix, subnet and state folder: the suite never stops a nested lab someone is using.
+// The image caches are labs/nested.yaml's own, so `hil lab up --nested` and this stage share them;
+// the suite leaves its L1 VMs down (the caches stay).
 (gate.runs ? describe : describe.skip)(`NestedLab (nested-lab stage: ${gate.reason})`, function () {
-  const config: LabConfig = loadLab(labFile);
+  const config: LabConfig = nestedLabConfig({ prefix: 'nhilt', subnet: '10.232.9', stateDir: '.lab/nested-test' });
   const log: string[] = [];
-  const lab = new NestedLab(config, new LocalRunner(), (line) => log.push(`${new Date().toISOString().slice(11, 19)} ${line}`));
+  const runner = new LocalRunner();
+  const lab = new NestedLab(config, runner, (line) => log.push(`${new Date().toISOString().slice(11, 19)} ${line}`), {
+    cacheDir: nestedLabConfig().stateDir,
+  });
   const connections = new HostConnections(config, environment);
 
   before(async function () {
@@ -34,6 +38,7 @@ const labFile = join(projectRoot(), 'labs', 'nested.yaml');
   after(async function () {
     this.timeout(5 * 60_000);
     await connections.closeAll();
+    await waitForSshSessionsClosed(runner, Object.values(config.hosts).map((h) => h.address));
     await lab.down();
     if (process.env['HIL_NESTED_LAB_LOG'] === '1') process.stderr.write(`${log.join('\n')}\n`);
   });
@@ -94,16 +99,13 @@ const labFile = join(projectRoot(), 'labs', 'nested.yaml');
     const transport = await connections.open(host);
     const pf = '/sys/bus/pci/devices/0000:00:03.0';
     try {
-      await runChecked(transport, `echo 0 > ${pf}/sriov_numvfs && echo 2 > ${pf}/sriov_numvfs`);
+      // No autoprobe: igbvf would otherwise bind each VF as it appears, racing the unbind below.
+      await runChecked(transport, `echo 0 > ${pf}/sriov_numvfs && echo 0 > ${pf}/sriov_drivers_autoprobe && echo 2 > ${pf}/sriov_numvfs`);
       const vfs = (await runChecked(transport, `for v in ${pf}/virtfn*; do basename "$(readlink "$v")"; done`)).stdout.trim().split('\n');
       expect(vfs).to.deep.equal(['0000:00:13.0', '0000:00:13.2']);
       const vf = vfs[0]!;
       const dev = `/sys/bus/pci/devices/${vf}`;
-      await runChecked(transport, [
-        `if [ -e ${dev}/driver ]; then echo ${vf} > ${dev}/driver/unbind; fi`,
-        `echo vfio-pci > ${dev}/driver_override`,
-        `echo ${vf} > /sys/bus/pci/drivers/vfio-pci/bind`,
-      ].join(' && '));
+      await runChecked(transport, `echo vfio-pci > ${dev}/driver_override && echo ${vf} > /sys/bus/pci/drivers/vfio-pci/bind`);
       const seen = (await runChecked(transport, `basename "$(readlink ${dev}/driver)"; basename "$(readlink ${dev}/iommu_group)"; basename "$(readlink ${pf}/iommu_group)"; ls ${dev}/vfio-dev; ls /dev/vfio/devices`)).stdout.trim().split('\n');
       const [driver, vfGroup, pfGroup, cdev, ...cdevs] = seen;
       expect(driver).to.equal('vfio-pci');
@@ -114,17 +116,25 @@ const labFile = join(projectRoot(), 'labs', 'nested.yaml');
       expect(report.hosts[0]!.facts!.vfioCdevs).to.include(cdev);
       expect(report.hosts[0]!.facts!.pciFunctions.find((f) => f.address === vf)?.driver).to.equal('vfio-pci');
     } finally {
-      await transport.run(`echo 0 > ${pf}/sriov_numvfs`);
+      await transport.run(`echo 0 > ${pf}/sriov_numvfs; echo 1 > ${pf}/sriov_drivers_autoprobe`);
     }
   });
 
-  it('boots an L2 guest with -accel kvm inside an L1: its serial console says ready', async function () {
+  it('boots an L2 guest with -accel kvm inside an L1: ready on its serial console, answering UDP from the controller through the L1 bridge', async function () {
     this.timeout(300_000);
     const host = config.hosts['host-a']!;
     const guest = config.guests['default']!;
     const transport = await connections.open(host);
-    const boot = await bootL2InL1(transport, guest, { workDir: host.workDir, accelerator: 'kvm', timeoutMs: 240_000 });
-    log.push(`L2 with kvm in L1 ready after ${boot.readyMs} ms`);
+    let echo: UdpEchoReply | undefined;
+    const boot = await bootL2InL1(transport, guest, {
+      workDir: host.workDir, accelerator: 'kvm', timeoutMs: 240_000,
+      network: { tap: 'l2tap0', mac: '52:54:00:a2:00:01' },
+      whileRunning: async () => {
+        echo = await waitForUdpEcho({ address: guest.address, port: guest.echoPort }, { timeoutMs: 60_000, intervalMs: 200 });
+      },
+    });
+    log.push(`L2 with kvm in L1 ready after ${boot.readyMs} ms; UDP echo round trip ${echo?.roundTripMs.toFixed(1)} ms`);
     expect(boot.consoleTail).to.include('hil: ready');
+    expect(echo?.roundTripMs).to.be.a('number');
   });
 });

@@ -26,6 +26,8 @@ export interface NestedLabOptions {
   readonly isRoot?: boolean;
   /** How long one L1 may take from launch to answering SSH (two boot together: ~2x one). */
   readonly bootTimeoutMs?: number;
+  /** Image and package caches of another instance of this lab (see NestedLayoutOptions). */
+  readonly cacheDir?: string;
 }
 
 export interface NestedLabUpResult {
@@ -75,7 +77,7 @@ export class NestedLab {
     private readonly log: LabLog = () => undefined,
     private readonly options: NestedLabOptions = {},
   ) {
-    this.layout = nestedLayout(config);
+    this.layout = nestedLayout(config, options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir });
     this.network = new LabNetwork(this.layout.network, runner);
     const apt = new TrixieApt(this.layout.aptDir, controllerMirror(readControllerAptSources()), runner, log);
     const modules = new VfioModuleBuilder(this.layout.buildRootDir, this.layout.modulesDir, apt.sourceLines, runner, log);
@@ -109,7 +111,12 @@ export class NestedLab {
     const missing = NESTED_HOST_PACKAGES.filter((p) => !installed.has(p));
     if (missing.length === 0) return;
     this.log(`installing ${missing.join(', ')} for the nested lab`);
-    await runChecked(this.runner, sh`env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing}`, { timeoutMs: 15 * 60_000 });
+    const install = sh`env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing}`;
+    const first = await this.runner.run(install, { timeoutMs: 15 * 60_000 });
+    if (first.exitCode === 0) return;
+    // A fresh machine has no package lists yet: apt knows nothing until apt-get update.
+    await runChecked(this.runner, 'env DEBIAN_FRONTEND=noninteractive apt-get update', { timeoutMs: 10 * 60_000 });
+    await runChecked(this.runner, install, { timeoutMs: 15 * 60_000 });
   }
 
   private async checkL0Qemu(): Promise<void> {
@@ -120,8 +127,8 @@ export class NestedLab {
     }
   }
 
-  async up(): Promise<NestedLabUpResult> {
-    const startedAt = Date.now();
+  /** Images, network and keys: everything but the running L1s. */
+  async prepare(): Promise<{ image: L1ImageResult; guestImages: GuestImageResult[]; networkSteps: number }> {
     this.requireRoot('up');
     mkdirSync(this.layout.stateDir, { recursive: true });
     const images = this.ensureImages();
@@ -137,17 +144,28 @@ export class NestedLab {
     if (imageOutcome.status === 'rejected') throw imageOutcome.reason;
     if (networkOutcome.status === 'rejected') throw networkOutcome.reason;
     await this.checkL0Qemu();
+    return { ...imageOutcome.value, networkSteps: networkOutcome.value };
+  }
+
+  /** Boots the given L1s (default all) together, unless running; resolves when each answers SSH. */
+  async boot(vms: readonly L1Vm[] = this.vms): Promise<NestedLabUpResult['hosts']> {
     const timeoutMs = this.options.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS;
     const bootStartedAt = Date.now();
-    const hosts = await Promise.all(
-      this.vms.map(async (vm) => {
+    return Promise.all(
+      vms.map(async (vm) => {
         const outcome = await vm.ensureRunning(timeoutMs);
         const readyMs = Date.now() - bootStartedAt;
         if (outcome !== 'answering') this.log(`L1 ${vm.host.hostName} answers SSH at ${vm.host.address} after ${readyMs} ms`);
         return { host: vm.host.hostName, outcome, readyMs };
       }),
     );
-    const result: NestedLabUpResult = { durationMs: Date.now() - startedAt, image: imageOutcome.value.image, guestImages: imageOutcome.value.guestImages, networkSteps: networkOutcome.value, hosts };
+  }
+
+  async up(): Promise<NestedLabUpResult> {
+    const startedAt = Date.now();
+    const prepared = await this.prepare();
+    const hosts = await this.boot();
+    const result: NestedLabUpResult = { durationMs: Date.now() - startedAt, ...prepared, hosts };
     this.log(`nested lab up in ${result.durationMs} ms`);
     return result;
   }

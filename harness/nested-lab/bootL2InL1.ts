@@ -14,6 +14,13 @@ export interface L2BootOptions {
   readonly timeoutMs: number;
   /** QEMU inside the L1; default trixie's. */
   readonly qemuBinary?: string;
+  /**
+   * Give the L2 a virtio NIC on a tap in the L1's br0 (bridged onto the lab network by the L1's
+   * lan NIC) and the lab file's kernel command line (its address and UDP echo). Default: no NIC.
+   */
+  readonly network?: { readonly tap: string; readonly mac: string };
+  /** Runs once the console says ready, before the L2 is stopped (a probe from the controller). */
+  readonly whileRunning?: () => Promise<void>;
 }
 
 export interface L2BootResult {
@@ -27,8 +34,9 @@ const READY = 'hil: ready';
 
 /**
  * Boots the lab's L2 guest image inside an L1 host and waits for its ready line: proof that the
- * nested lab can run a guest, and the figure for kvm-in-L1 against TCG. No network (no address on
- * the lab network is taken), and the QEMU is stopped before returning.
+ * nested lab can run a guest, and the figure for kvm-in-L1 against TCG. With `network` the L2
+ * also gets a NIC on the L1's br0 and the lab file's address, and `whileRunning` can check it from
+ * outside (a UDP echo from the controller). The QEMU is stopped before returning.
  */
 export async function bootL2InL1(transport: SshTransport, guest: GuestImageSpec, options: L2BootOptions): Promise<L2BootResult> {
   if (guest.kernel === undefined || guest.initrd === undefined) {
@@ -42,11 +50,19 @@ export async function bootL2InL1(transport: SshTransport, guest: GuestImageSpec,
     if (remoteSize !== String(statSync(local).size)) await transport.put(local, remote);
   }
   const qemu = options.qemuBinary ?? '/usr/bin/qemu-system-x86_64';
+  const { network } = options;
+  if (network !== undefined) {
+    await runChecked(transport, sh`ip link show ${network.tap} >/dev/null 2>&1 || ip tuntap add dev ${network.tap} mode tap; ip link set ${network.tap} master br0 up`);
+  }
+  const nicArgs = network === undefined
+    ? []
+    : ['-netdev', `tap,id=net0,ifname=${network.tap},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=net0,mac=${network.mac}`];
   const argv = [
     '-name', `l2smoke-${options.accelerator}`, '-no-user-config', '-nodefaults', '-display', 'none',
     '-machine', 'q35', '-accel', options.accelerator, ...(options.accelerator === 'kvm' ? ['-cpu', 'host'] : []),
     '-m', `${guest.memoryMiB}M`, '-smp', '1',
-    '-kernel', files.kernel, '-initrd', files.initrd, '-append', 'console=ttyS0 panic=-1',
+    '-kernel', files.kernel, '-initrd', files.initrd, '-append', network === undefined ? 'console=ttyS0 panic=-1' : (guest.append ?? 'console=ttyS0 panic=-1'),
+    ...nicArgs,
     '-serial', `file:${files.console}`, '-pidfile', files.pid,
   ];
   const launch = sh`exec "$0" "$@" > ${`${files.console}.qemu`} 2>&1 < /dev/null`;
@@ -66,8 +82,11 @@ export async function bootL2InL1(transport: SshTransport, guest: GuestImageSpec,
       },
       { timeoutMs: options.timeoutMs, intervalMs: 1_000 },
     );
-    return { readyMs: Date.now() - startedAt, consoleTail };
+    const readyMs = Date.now() - startedAt;
+    if (options.whileRunning !== undefined) await options.whileRunning();
+    return { readyMs, consoleTail };
   } finally {
     await transport.run(sh`test -s ${files.pid} && kill "$(cat ${files.pid})"; rm -f ${files.pid}`);
+    if (network !== undefined) await transport.run(sh`ip link del ${network.tap}`);
   }
 }

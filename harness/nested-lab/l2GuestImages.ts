@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabConfig } from '../config/types.js';
 import type { CommandRunner } from '../runner.js';
@@ -50,9 +50,4 @@ export function l2ImageBuilders(config: LabConfig, buildDir: string, sourceDir: 
   return [...byInitrd.values()].map(
     (guest) => new GuestImageBuilder({ flavour: 'generic', kernelPath: guest.kernel, initrdPath: guest.initrd, workDir: buildDir, sourceDir }, runner, log),
   );
-}
-
-/** Writes `text` unless the file already holds it. */
-export function writeIfChanged(path: string, text: string): void {
-  if (!existsSync(path) || readFileSync(path, 'utf8') !== text) writeFileSync(path, text);
 }

@@ -80,7 +80,15 @@ function numberToIpv4(value: number): string {
   return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
 }
 
-export function nestedLayout(config: LabConfig): NestedLayout {
+export interface NestedLayoutOptions {
+  /**
+   * Where the image, module and package caches live; default the lab's stateDir. A second lab
+   * instance (a test with its own prefix and subnet) shares the first one's caches this way.
+   */
+  readonly cacheDir?: string;
+}
+
+export function nestedLayout(config: LabConfig, options: NestedLayoutOptions = {}): NestedLayout {
   const spec = config.nestedLab;
   if (spec === undefined) {
     throw new NestedLabError('NESTED_NOT_NESTED', `${config.file}: lab "${config.name}" has no nestedLab section (kind ${config.kind}); the nested lab is built from it`);
@@ -95,6 +103,7 @@ export function nestedLayout(config: LabConfig): NestedLayout {
   const subnetSize = 2 ** (32 - prefixLength);
   const subnetOf = (n: number): number => Math.floor(n / subnetSize);
   const stateDir = config.stateDir;
+  const cacheDir = options.cacheDir ?? stateDir;
   const used = new Set<number>([controllerNumber]);
 
   const hosts = Object.values(config.hosts).map((host, index): L1HostLayout => {
@@ -191,12 +200,12 @@ export function nestedLayout(config: LabConfig): NestedLayout {
     keyHosts,
     authorizedKeysFile: network.authorizedKeysFile,
     hosts,
-    aptDir: join(stateDir, 'apt'),
-    imageDir: join(stateDir, 'image'),
-    buildRootDir: join(stateDir, 'build-root'),
-    modulesDir: join(stateDir, 'modules'),
-    debDir: join(stateDir, 'debs'),
-    l2BuildDir: join(stateDir, 'l2-build'),
-    l2SourceDir: join(stateDir, 'l2-sources'),
+    aptDir: join(cacheDir, 'apt'),
+    imageDir: join(cacheDir, 'image'),
+    buildRootDir: join(cacheDir, 'build-root'),
+    modulesDir: join(cacheDir, 'modules'),
+    debDir: join(cacheDir, 'debs'),
+    l2BuildDir: join(cacheDir, 'l2-build'),
+    l2SourceDir: join(cacheDir, 'l2-sources'),
   };
 }
