@@ -139,5 +139,6 @@ describe('QemuProcess (real QEMU through LocalRunner)', function () {
     expect(isPidAlive(pid)).to.equal(false);
     expect(existsSync(vm.files.pidFile)).to.equal(false);
     expect(existsSync(vm.files.qmpSocket)).to.equal(false);
+    expect(existsSync(vm.files.log), 'QEMU log').to.equal(false);
   });
 });

@@ -87,11 +87,13 @@ export class QemuProcess {
   }
 
   /**
-   * A shell command that kills this VM (if its pid still names it) and removes its sockets and pid
-   * file: for the host's undo journal, written before start() so a dead controller leaves nothing.
+   * A shell command that kills this VM (if its pid still names it) and removes its sockets, pid
+   * file and logs: for the host's undo journal, written before start() so a dead controller leaves
+   * nothing. (A run that ends normally has copied the logs into its report before the replay.)
    */
   get undoCommand(): string {
-    return `${killVmByPidFileCommand(this.files.pidFile, this.spec.name)}; ${sh`rm -f ${this.spec.qmpSocket} ${this.spec.serialSocket} ${this.files.pidFile}`}`;
+    const { pidFile, log, serialLog, traceLog } = this.files;
+    return `${killVmByPidFileCommand(pidFile, this.spec.name)}; ${sh`rm -f ${this.spec.qmpSocket} ${this.spec.serialSocket} ${pidFile} ${log} ${serialLog} ${traceLog}`}`;
   }
 
   /** Launches QEMU and returns once it answered on QMP (so realize errors surface here, with QEMU's words). */
