@@ -1,10 +1,11 @@
 import { HarnessError } from '../errors.js';
+import { VFIO_LISTENER_PT_TO_BLOCKED, VTD_BLOCKED_DOMAIN_IOMMUFD } from './blockedDomainCompanions.js';
 import type { BugReproduction } from './BugReproduction.js';
 import { TYPE1_NOT_IOMMU_DIRTY_TRACKING } from './type1NotIommuDirtyTracking.js';
 import { VTD_BLOCKED_DOMAIN_UNMAP } from './vtdBlockedDomainUnmap.js';
 
 /** Every bug reproduction the project has, by id: what `hil run --bug <id>` looks up. */
-export const BUG_CATALOGUE: readonly BugReproduction[] = [VTD_BLOCKED_DOMAIN_UNMAP, TYPE1_NOT_IOMMU_DIRTY_TRACKING];
+export const BUG_CATALOGUE: readonly BugReproduction[] = [VTD_BLOCKED_DOMAIN_UNMAP, TYPE1_NOT_IOMMU_DIRTY_TRACKING, VTD_BLOCKED_DOMAIN_IOMMUFD, VFIO_LISTENER_PT_TO_BLOCKED];
 
 /** The mocha title of a bug's test starts with this tag, so `--grep` picks exactly it. */
 export function bugTitleTag(id: string): string {

@@ -20,6 +20,17 @@ describe('parseTraceLog', function () {
     expect(lines[3]!.atMs).to.equal(null);
   });
 
+  it('reads QEMU 11.1\'s ISO-timestamped lines, but not its messages', function () {
+    const lines = parseTraceLog([
+      '2026-11-24T15:00:18.440379Z vfio_load_state_device_data  (83b8f4f2-509f-382f-3c1e-e6bfe0fa1001) size 24 ret -9',
+      '2026-11-24T15:00:18.456151Z qemu-system-x86_64: load of migration failed: Bad file descriptor',
+    ].join('\n'));
+    expect(lines).to.have.length(1);
+    expect(lines[0]!.event).to.equal('vfio_load_state_device_data');
+    expect(lines[0]!.atMs).to.be.closeTo(Date.UTC(2026, 10, 24, 15, 0, 18, 440) + 0.379, 0.001);
+    expect(lines[0]!.args).to.include('size 24 ret -9');
+  });
+
   it('selects by name or prefix, inside a time window', function () {
     const lines = parseTraceLog(text);
     expect(selectTraceLines(lines, 'vtd_inv_desc_cc_*')).to.have.length(2);

@@ -1,7 +1,9 @@
 /**
  * Lines of a QEMU trace file written by the "log" trace backend (-trace enable=... -D file). With
- * -msg timestamp=on each line starts "<tid>@<seconds>.<microseconds>:" in the host's wall clock,
- * the same clock as QMP event timestamps, so trace lines can be placed inside a migration's phases.
+ * -msg timestamp=on each line carries the host's wall-clock time, the clock of QMP event
+ * timestamps, so trace lines can be placed inside a migration's phases. QEMU 10.0 writes
+ * "<tid>@<seconds>.<microseconds>:event args"; QEMU 11.1 writes "<ISO-8601 UTC>Z event args"
+ * (both seen on the nested lab).
  */
 export interface TraceLine {
   readonly threadId: number | null;
@@ -13,6 +15,7 @@ export interface TraceLine {
 }
 
 const TIMESTAMPED = /^(\d+)@(\d+)\.(\d{6}):([A-Za-z0-9_]+)\s?(.*)$/;
+const ISO_STAMPED = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\.(\d{6})Z ([a-z][a-z0-9_]*)\s(.*)$/;
 const PLAIN = /^([a-z][a-z0-9_]*) (.*)$/;
 
 export function parseTraceLog(text: string): TraceLine[] {
@@ -22,6 +25,11 @@ export function parseTraceLog(text: string): TraceLine[] {
     const stamped = TIMESTAMPED.exec(line);
     if (stamped !== null) {
       lines.push({ threadId: Number(stamped[1]), atMs: Number(stamped[2]) * 1000 + Number(stamped[3]) / 1000, event: stamped[4]!, args: stamped[5] ?? '' });
+      continue;
+    }
+    const iso = ISO_STAMPED.exec(line);
+    if (iso !== null && iso[3]!.includes('_')) {
+      lines.push({ threadId: null, atMs: Date.parse(`${iso[1]}Z`) + Number(iso[2]) / 1000, event: iso[3]!, args: iso[4] ?? '' });
       continue;
     }
     const plain = PLAIN.exec(line);

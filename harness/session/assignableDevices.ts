@@ -7,10 +7,17 @@ import type { LabSession } from './LabSession.js';
 
 /** What kind of VFIO device a scenario needs (brief §2.3 decides admission by exactly these traits). */
 export type DeviceNeed =
-  /** Migration driver, no device DMA logging: QAT/virtio/xe VFs, the mtty mdev. A1–A4, B(iii)/(iv), C. */
+  /** Migration driver, no device DMA logging: QAT/virtio/xe VFs. A1–A4, B(iii)/(iv), C. */
   | 'migratable-without-device-dirty-tracking'
-  /** Migration driver with device DMA logging: mlx5/pds VFs. A5/A6, B(i)/(ii). */
+  /**
+   * Counted by QEMU as device dirty tracking: mlx5/pds VFs, and mdevs. A5/A6, B(i)/(ii). QEMU 10.0
+   * gives an mdev (mtty) no "doesn't support device and IOMMU dirty tracking" blocker with
+   * enable-migration=auto on either backend (seen on the nested lab): its dirty scope is what the
+   * vendor driver pins, so it is admitted like a device that logs its DMA.
+   */
   | 'migratable-with-device-dirty-tracking'
+  /** Any device with a migration driver, tracked or not (mixed backends). */
+  | 'migratable'
   /** Plain vfio-pci: no migration driver (A8). */
   | 'without-migration'
   /** Any VFIO device (A7, A12). */
@@ -33,11 +40,12 @@ export type DevicePairLookup =
 
 function fits(nic: NicSpec, need: DeviceNeed, hasMdevMigration: boolean): boolean {
   if (nic.kind === 'emulated') return false;
-  if (nic.kind === 'mdev') return need === 'any' || (need === 'migratable-without-device-dirty-tracking' && hasMdevMigration);
+  if (nic.kind === 'mdev') return need === 'any' || ((need === 'migratable-with-device-dirty-tracking' || need === 'migratable') && hasMdevMigration);
   const hint = deviceMigrationHint(nic.vfioDriver);
   switch (need) {
     case 'any': return true;
     case 'without-migration': return !hint.hasMigration;
+    case 'migratable': return hint.hasMigration;
     case 'migratable-with-device-dirty-tracking': return hint.hasMigration && hint.hasDeviceDirtyTracking === true;
     case 'migratable-without-device-dirty-tracking': return hint.hasMigration && hint.hasDeviceDirtyTracking === false;
   }
@@ -92,17 +100,32 @@ export async function findDevicePair(session: LabSession, need: DeviceNeed, opti
     return { isFound: true, source: onSource, destination: onDestination };
   }
   const kinds = options.kinds === undefined ? '' : ` of kind ${options.kinds.join('/')}`;
-  const none = candidates.length === 0 ? `no NIC${kinds} of ${source} in ${session.lab.file} is a ${need} device (${describeNeed(need)})` : reasons.join('; ');
+  const other = (options.exclude ?? []).length > 0 ? ` other than ${(options.exclude ?? []).join(', ')}` : '';
+  const none = candidates.length === 0 ? `no NIC${kinds}${other} of ${source} in ${session.lab.file} is a ${need} device (${describeNeed(need)})` : reasons.join('; ');
   return { isFound: false, reason: `missing capability: ${need} VFIO device: ${none}` };
 }
 
 function describeNeed(need: DeviceNeed): string {
   switch (need) {
-    case 'migratable-without-device-dirty-tracking': return 'a VF with qat_vfio_pci/virtio_vfio_pci/xe_vfio_pci, or a migration-capable mdev such as mtty with capability mdev-migration';
-    case 'migratable-with-device-dirty-tracking': return 'a VF with mlx5_vfio_pci or pds_vfio_pci';
+    case 'migratable-without-device-dirty-tracking': return 'a VF with qat_vfio_pci, virtio_vfio_pci or xe_vfio_pci';
+    case 'migratable-with-device-dirty-tracking': return 'a VF with mlx5_vfio_pci or pds_vfio_pci, or a migration-capable mdev such as mtty (capability mdev-migration)';
+    case 'migratable': return 'a VF with a migration variant driver, or a migration-capable mdev such as mtty';
     case 'without-migration': return 'a VF bound to plain vfio-pci';
     case 'any': return 'any VF or mdev';
   }
+}
+
+/**
+ * Whether QEMU should give this device the "doesn't support device and IOMMU dirty tracking"
+ * blocker with enable-migration=auto (brief §2.3 rule 3): no device dirty tracking (an mdev
+ * counts as tracked, see DeviceNeed) and no IOMMU dirty tracking (IOMMUFD on a host IOMMU that
+ * has it, for a real PCI function; never the legacy backend, brief §1.4).
+ */
+export function expectsNoTrackerBlocker(session: LabSession, device: AssignableDevice, backend: VfioBackend): boolean {
+  const hasDeviceTracking = device.nic.kind === 'mdev' || (device.nic.kind === 'vf' && deviceMigrationHint(device.nic.vfioDriver).hasDeviceDirtyTracking === true);
+  if (hasDeviceTracking) return false;
+  const hasIommuTracking = backend === 'iommufd' && device.kind === 'vf' && session.missingCapabilities(['iommu-dirty-tracking']) === null;
+  return !hasIommuTracking;
 }
 
 /** The VmNic QEMU gets for a device, with the backend and migration knobs of the scenario. */

@@ -28,6 +28,8 @@ export interface VmRequest {
   readonly memoryMiB?: number;
   /** Appended verbatim to QEMU's command line (VmSpec.extraArgs). */
   readonly extraArgs?: readonly string[];
+  /** Default tcg. */
+  readonly accelerator?: 'tcg' | 'kvm';
 }
 
 function vmNic(nic: NicSpec, modelOverride: VmRequest['nicModel']): VmNic {
@@ -53,7 +55,7 @@ export function vmSpecFor(request: VmRequest): VmSpec {
     name: request.name,
     // A vIOMMU needs q35; pc keeps the plain case small and fast under TCG.
     machine: hasViommu ? 'q35' : 'pc',
-    accelerator: 'tcg',
+    accelerator: request.accelerator ?? 'tcg',
     memoryMiB: request.memoryMiB ?? request.guest.memoryMiB,
     cpus: request.guest.cpus,
     boot: {

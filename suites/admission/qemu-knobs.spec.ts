@@ -27,7 +27,7 @@ describe('admission/qemu-knobs: the QEMU under test has every knob the admission
     this.scope.references.push(...SERIES_REFERENCES);
     Object.assign(this.scope.labels, { qemu: version! });
     // A firmware-only VM is enough: these are questions to QEMU, not to a guest.
-    const vm = await lab.launchVm(this.scope, { host: lab.pair.source, role: 'knobs', hasViommu: true });
+    const vm = await lab.launchVm(this.scope, { host: lab.pair.source, role: 'knobs', hasViommu: true, nics: [] });
     const names = async (typename: string) => (await vm.qmp.execute<{ name: string }[]>('device-list-properties', { typename })).map((p) => p.name);
     const vfioPci = await names('vfio-pci');
     const intelIommu = await names('intel-iommu');

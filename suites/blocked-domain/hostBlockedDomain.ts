@@ -1,0 +1,94 @@
+import type { BugObservation } from '../../harness/bugs/BugReproduction.js';
+import { observeMigration } from '../../harness/bugs/observeMigration.js';
+import { runChecked } from '../../harness/LocalRunner.js';
+import { domainSwitchHook, type DomainSwitchDuringMigration } from '../../harness/guest/domainSwitchHook.js';
+import { GUEST_PCI_IDS } from '../../harness/guest/guestPciFunctions.js';
+import { waitForGuestShell } from '../../harness/guest/waitForGuestShell.js';
+import type { GuestConsole } from '../../harness/console/GuestConsole.js';
+import type { VfioBackend, VfioMigrationOptions } from '../../harness/qemu/VmSpec.js';
+import type { LabSession } from '../../harness/session/LabSession.js';
+import { requireDevicePair, vfioVmNic, type AssignableDevice, type DeviceLookupOptions } from '../../harness/session/assignableDevices.js';
+import { sh } from '../../harness/shell.js';
+import { HarnessError } from '../../harness/errors.js';
+import { domainSwitchLoop, guestAppend, prepareGuestDevice, type DomainSwitchWay, type GuestIommuMode } from './blockedDomainSetup.js';
+
+/** brief §4: what the patch-7 and listener signatures are read from. */
+export const HOST_BLOCKED_DOMAIN_TRACES: readonly string[] = [
+  'vfio_iommu_map_notify', 'vfio_container_query_dirty_bitmap', 'vfio_listener_region_del*', 'vfio_migration_*',
+  'vtd_as_unmap_whole', 'vtd_switch_address_space', 'vtd_inv_desc_cc_*',
+  'iommufd_backend_get_dirty_bitmap', 'iommufd_backend_unmap_dma*', 'iommufd_backend_set_dirty',
+];
+
+/** Low enough that pre-copy outlasts the guest loop (brief §7 C: "low max-bandwidth"). */
+const MAX_BANDWIDTH_BYTES_PER_SEC = 16 * 1024 * 1024;
+const LOOP_BUDGET = { cycles: 200, maxSeconds: 5 };
+
+export interface HostBlockedDomainOptions {
+  readonly backend: VfioBackend;
+  readonly migration: VfioMigrationOptions;
+  readonly mode: GuestIommuMode;
+  readonly way: DomainSwitchWay;
+  readonly lookup?: DeviceLookupOptions;
+  readonly isScalableMode?: boolean;
+}
+
+/** The vendor:device the guest sees for an assigned device: a VF's own IDs, or the mdev type's. */
+async function guestIdsOf(lab: LabSession, device: AssignableDevice): Promise<{ vendorId: string; deviceId: string }> {
+  if (device.kind === 'mdev') {
+    if (device.nic.kind === 'mdev' && device.nic.parent === 'mtty') return GUEST_PCI_IDS.mtty;
+    throw new HarnessError('GUEST_IDS_UNKNOWN', `No known guest PCI ids for mdev parent ${device.nic.kind === 'mdev' ? device.nic.parent : '?'} (${device.nic.name})`);
+  }
+  const dir = `/sys/bus/pci/devices/${device.address}`;
+  const ids = (await runChecked(lab.hostRunner(device.host), sh`cat ${`${dir}/vendor`} ${`${dir}/device`}`)).stdout.trim().split(/\s+/);
+  return { vendorId: ids[0]!.replace(/^0x/, ''), deviceId: ids[1]!.replace(/^0x/, '') };
+}
+
+/**
+ * Scenario C with a host VFIO device (brief §7 C): the guest, behind an emulated intel-iommu,
+ * binds the assigned device to vfio-pci and moves it through the blocking domain during pre-copy.
+ * Returns what a bug verdict reads (error-desc, stderr, traces) and the guest loop's outcome.
+ */
+export async function observeHostBlockedDomain(context: Mocha.Context, options: HostBlockedDomainOptions): Promise<{ observation: BugObservation; switching: DomainSwitchDuringMigration | null }> {
+  const lab = context.lab;
+  const devices = await requireDevicePair(context, 'migratable-without-device-dirty-tracking', options.lookup);
+  const ids = await guestIdsOf(lab, devices.source);
+  const guest = lab.lab.guests['default']!;
+  Object.assign(context.scope.labels, { backend: options.backend, device: `${devices.source.kind} ${devices.source.nic.name}`, guestIommu: options.mode, way: options.way });
+  const launchFor = (device: AssignableDevice) => ({
+    viommu: { model: 'intel-iommu' as const, ...(options.isScalableMode === true ? { isScalableMode: true } : {}) },
+    append: guestAppend(guest, options.mode),
+    nics: [vfioVmNic(device, { id: 'vf0', backend: options.backend, migration: options.migration })],
+    tracePatterns: HOST_BLOCKED_DOMAIN_TRACES,
+  });
+  let console: GuestConsole | null = null;
+  let bdf = '';
+  let switching: DomainSwitchDuringMigration | null = null;
+  const { observation } = await observeMigration(context, {
+    launch: launchFor(devices.source),
+    destinationLaunch: launchFor(devices.destination),
+    isMigrating: true,
+    maxBandwidthBytesPerSec: MAX_BANDWIDTH_BYTES_PER_SEC,
+    beforeMigration: async (source) => {
+      console = source.openConsole();
+      await waitForGuestShell(console, lab.lab.defaults.timeouts.bootMs);
+      bdf = (await prepareGuestDevice(console, ids, `assigned ${devices.source.nic.name}`, options.way)).bdf;
+    },
+    hooks: (source) => {
+      switching = domainSwitchHook({
+        name: `${options.way} on the assigned device`,
+        at: { kind: 'activeFor', ms: 300 },
+        loop: domainSwitchLoop(console!, bdf, options.way, LOOP_BUDGET),
+        migrationStatus: async () => (await source.qmp.execute<{ status: string }>('query-migrate')).status,
+      });
+      return [switching.hook];
+    },
+  });
+  // A completed migration says nothing about the bug unless the guest really switched domains
+  // during pre-copy: without that the run is inconclusive, not FIXED.
+  const ran = switching as DomainSwitchDuringMigration | null;
+  if (observation.record?.outcome === 'completed' && (ran === null || !ran.wasInsideActivePhase || ran.result().outcome.cycles === 0)) {
+    const seen = ran === null ? 'the hook never ran' : (() => { try { const r = ran.result(); return `${r.outcome.cycles} cycles, status ${r.statusBefore} → ${r.statusAfter}`; } catch (error) { return String(error); } })();
+    throw new HarnessError('BLOCKED_DOMAIN_INCONCLUSIVE', `The migration completed but the guest's domain switching did not run inside pre-copy (${seen}): lower the bandwidth or the loop budget`);
+  }
+  return { observation, switching: ran };
+}
