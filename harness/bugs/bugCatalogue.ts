@@ -9,7 +9,7 @@ export const BUG_CATALOGUE: readonly BugReproduction[] = [VTD_BLOCKED_DOMAIN_UNM
 
 /** The mocha title of a bug's test starts with this tag, so `--grep` picks exactly it. */
 export function bugTitleTag(id: string): string {
-  return `[bug:${id}]`;
+  return `bug:${id}`;
 }
 
 /** What `hil run --bug <id>` runs: the bug's suite file, only its test. */

@@ -3,6 +3,7 @@ import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync
 import { join, relative, resolve } from 'node:path';
 import Mocha from 'mocha';
 import { readEnvironment } from '../config/environment.js';
+import { bugRunSelection } from '../bugs/bugCatalogue.js';
 import { causeChain, InfrastructureError } from '../errors.js';
 import { MEASUREMENT_UNITS } from '../measure/computeMeasurements.js';
 import { HilReporter } from '../mocha/HilReporter.js';
@@ -19,6 +20,7 @@ import { createRunProgress } from './progress/createRunProgress.js';
 
 interface RunOptions {
   readonly grep?: string;
+  readonly bug?: string;
   readonly pair?: string;
   readonly retries?: string;
   readonly shard?: string;
@@ -31,6 +33,7 @@ export function addRunCommand(program: Command, io: CliIo): void {
     .description('run suites on a host pair of the lab and write reports/<runId>/results.json')
     .argument('[suites...]', 'suite files or folders (under suites/)', ['suites'])
     .option('--grep <text>', 'only tests whose full title contains this')
+    .option('--bug <id>', 'run one bug reproduction of harness/bugs (verdict REPRODUCED, FIXED or UNEXPECTED from the QEMU under test)')
     .option('--pair <name>', 'the host pair (default: the first in the lab file)')
     .option('--wait <seconds>', 'wait this long for a pair another run holds (default: fail at once naming the holder)', '0')
     .option('--retries <n>', 'retry a failed test up to n times; a pass after a failure is FLAKY', '0')
@@ -65,7 +68,10 @@ function newRunId(): string {
 
 async function runSuites(program: Command, io: CliIo, suites: readonly string[], options: RunOptions): Promise<number> {
   const lab = loadLabOption(program);
-  const files = specFiles(suites);
+  // --bug <id>: the bug's own suite file, and only its test (harness/bugs/bugCatalogue.ts).
+  const bug = options.bug === undefined ? null : bugRunSelection(options.bug);
+  const grep = bug?.grep ?? options.grep;
+  const files = specFiles(bug?.suites ?? suites);
   const shard = options.shard === undefined ? null : parseShard(options.shard);
   const environment = readEnvironment();
   const progress = createRunProgress(environment, (line) => io.out(line));
@@ -98,12 +104,12 @@ async function runSuites(program: Command, io: CliIo, suites: readonly string[],
       rootHooks: rootHooks(session, interrupt),
       timeout: lab.defaults.timeouts.migrationMs * 10,
       retries: Number(options.retries ?? '0'),
-      ...(options.grep !== undefined ? { grep: options.grep } : {}),
+      ...(grep !== undefined ? { grep } : {}),
     });
     for (const file of files) mocha.addFile(file);
     await mocha.loadFilesAsync();
     if (shard !== null) {
-      const share = selectShard(mocha.suite, shard, options.grep);
+      const share = selectShard(mocha.suite, shard, grep);
       io.out(`Shard ${shard.index}/${shard.count}: ${share.kept} of ${share.total} tests`);
     }
     await new Promise<void>((done) => {
