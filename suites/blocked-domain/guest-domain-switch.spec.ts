@@ -7,6 +7,7 @@ import { GUEST_PCI_IDS } from '../../harness/guest/guestPciFunctions.js';
 import { readBootId } from '../../harness/guest/readBootId.js';
 import { requireCapabilities } from '../../harness/mocha/mochaContext.js';
 import { parseTraceLog, selectTraceLines } from '../../harness/qemu/parseTraceLog.js';
+import { sh } from '../../harness/shell.js';
 import {
   BLOCKED_DOMAIN_REFERENCES, DOMAIN_SWITCH_DEVICE_ARGS, domainSwitchLoop, expectedDefaultDomains, guestAppend, prepareGuestDevice,
   traceDeviceName, VTD_TRACE_PATTERNS, type DomainSwitchWay, type GuestIommuMode,
@@ -90,7 +91,7 @@ describe('blocked-domain/guest: the guest moves a device behind its vIOMMU throu
       expect(await readBootId(dstConsole), 'boot id on the destination').to.equal(bootId);
       const after = await runVfioLoop(dstConsole, binding.bdf, { cycles: 1 });
       expect(after.failedCycles, `a VFIO claim of ${binding.bdf} on the destination: ${after.errors.join('; ')}`).to.equal(0);
-      const type = await dstConsole.run(`cat /sys/kernel/iommu_groups/${binding.iommuGroup}/type`);
+      const type = await dstConsole.run(sh`cat ${`/sys/kernel/iommu_groups/${binding.iommuGroup}/type`}`);
       expect(type.stdout.trim(), 'default domain after migration').to.equal(binding.defaultDomainType);
     });
   }
