@@ -100,7 +100,7 @@ async function runSuites(program: Command, io: CliIo, suites: readonly string[],
     interrupt.install();
     const mocha = new Mocha({
       reporter: HilReporter as unknown as string,
-      reporterOptions: { results, runDir, print: (line: string) => progress.print(line), isInterrupted: () => interrupt.isInterrupted },
+      reporterOptions: { results, runDir, print: (line: string) => progress.print(line), isInterrupted: () => interrupt.isInterrupted, labFailureSince: (sinceMs: number) => describeSshDrops(session, sinceMs) },
       rootHooks: rootHooks(session, interrupt),
       timeout: lab.defaults.timeouts.migrationMs * 10,
       retries: Number(options.retries ?? '0'),
@@ -133,6 +133,13 @@ async function runSuites(program: Command, io: CliIo, suites: readonly string[],
     progress.close();
     await session.close();
   }
+}
+
+/** "SSH connection to host-a dropped at <time> (...)", for the drops since then; null when none. */
+function describeSshDrops(session: LabSession, sinceMs: number): string | null {
+  const drops = session.sshDrops.filter((drop) => drop.atMs >= sinceMs);
+  if (drops.length === 0) return null;
+  return drops.map((drop) => `${drop.host}: ${drop.message} at ${new Date(drop.atMs).toISOString()}`).join('; ');
 }
 
 function harnessVersion(): string {

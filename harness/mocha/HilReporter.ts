@@ -1,11 +1,11 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Mocha from 'mocha';
-import { causeChain, HarnessError } from '../errors.js';
+import { causeChain, HarnessError, InfrastructureError } from '../errors.js';
 import type { MigrationResult, Outcome, RunResults, TestResult } from '../report/RunResults.js';
 import './mochaContext.js';
 
-const { EVENT_RUN_END, EVENT_TEST_FAIL, EVENT_TEST_PASS, EVENT_TEST_PENDING, EVENT_SUITE_BEGIN } = Mocha.Runner.constants;
+const { EVENT_RUN_END, EVENT_TEST_BEGIN, EVENT_TEST_FAIL, EVENT_TEST_PASS, EVENT_TEST_PENDING, EVENT_SUITE_BEGIN } = Mocha.Runner.constants;
 
 export interface HilReporterOptions {
   readonly results: RunResults;
@@ -13,6 +13,8 @@ export interface HilReporterOptions {
   readonly print: (line: string) => void;
   /** After Ctrl-C a test that fails was cut short by the user: ERROR, not a product FAIL. */
   readonly isInterrupted?: () => boolean;
+  /** How the lab failed since then (an SSH connection to a host dropped), or null: a test failing after that is ERROR. */
+  readonly labFailureSince?: (sinceMs: number) => string | null;
 }
 
 /** Classifies a failure (design.md §7): a lab failure is ERROR, never a product FAIL. */
@@ -48,7 +50,15 @@ export class HilReporter extends Mocha.reporters.Base {
       if (suite.title !== '') options.print(`${'  '.repeat(depth(suite) - 1)}${suite.title}`);
     });
     runner.on(EVENT_TEST_PASS, (test: Mocha.Test) => this.add(test, test.hilScope?.verdict?.outcome ?? (retriesOf(test) > 0 ? 'FLAKY' : 'PASS'), null));
-    runner.on(EVENT_TEST_FAIL, (test: Mocha.Test, error: unknown) => this.add(test, options.isInterrupted?.() === true ? 'ERROR' : failureOutcome(error), error));
+    // Hooks fail as "tests" too; the lab failures that count for them are those since the test began.
+    let testBeganAtMs = Date.now();
+    runner.on(EVENT_TEST_BEGIN, () => { testBeganAtMs = Date.now(); });
+    runner.on(EVENT_TEST_FAIL, (test: Mocha.Test, error: unknown) => {
+      const labFailure = options.labFailureSince?.(testBeganAtMs) ?? null;
+      // Whatever the test saw after the lab failed under it (a closed QMP client, a dead console) says nothing about the product.
+      const seen = labFailure === null ? error : new InfrastructureError('LAB_FAILED_DURING_TEST', `${labFailure}; the failure is the lab's, not a product verdict`, { cause: error });
+      this.add(test, options.isInterrupted?.() === true ? 'ERROR' : failureOutcome(seen), seen);
+    });
     runner.on(EVENT_TEST_PENDING, (test: Mocha.Test) => this.add(test, 'SKIP', null));
     runner.on(EVENT_RUN_END, () => {
       options.results.isComplete = options.isInterrupted?.() !== true;

@@ -9,7 +9,7 @@ import { leaseHolder } from '../host/HostLeaseRecord.js';
 import { UndoJournal } from '../host/UndoJournal.js';
 import { TeardownStack } from '../teardown.js';
 import type { Capability, CapabilityVerdict } from '../host/capabilities.js';
-import { HostConnections } from '../host/HostConnections.js';
+import { HostConnections, type SshDrop } from '../host/HostConnections.js';
 import { preflightLab, type LabPreflight } from '../host/preflightLab.js';
 import type { HostPreflight } from '../host/preflightHost.js';
 import { runChecked } from '../LocalRunner.js';
@@ -131,6 +131,11 @@ export class LabSession {
     return { where: `${host.user}@${host.address}:${host.port}`, run: async (command, options) => (await this.connections.open(host)).run(command, options) };
   }
 
+  /** SSH connections to the pair that dropped during this run, oldest first. */
+  get sshDrops(): readonly SshDrop[] {
+    return this.connections.drops;
+  }
+
   hostPreflight(name: string): HostPreflight {
     return this.preflight.hosts.find((h) => h.host === name)!;
   }
@@ -182,7 +187,8 @@ export class LabSession {
     const transcript = scope.artifactPath(`${options.role}.console.log`, 'console', `serial console transcript of ${name}`);
     const vm = new LabVm(host, options.role, process, sshConsoleArgv(host, spec.serialSocket, (n) => this.lab.hosts[n]), transcript);
     scope.teardown.push(`collect logs of ${name}`, () => this.collectLogs(scope, vm));
-    scope.teardown.push(`stop ${name}`, () => vm.stop());
+    // Stopping is safe to repeat, so after a dropped connection it reconnects rather than leave QEMU running.
+    scope.teardown.push(`stop ${name}`, async () => { await this.connections.open(host); await vm.stop(); });
     // On the host before QEMU exists: a controller that dies from here on leaves a way to stop it.
     await runChecked(transport, sh`mkdir -p -m 0700 ${vmDir(host)} && chmod 0700 ${vmDir(host)}`);
     await this.journals.get(host.name)!.append(`QEMU ${name}`, process.undoCommand);
@@ -261,6 +267,9 @@ export class LabSession {
     teardown.push('close SSH connections', () => this.connections.closeAll());
     teardown.push('release the pair lease', () => this.leases.release());
     for (const [host, journal] of this.journals) teardown.push(`replay the undo journal of ${host}`, async () => { await journal.replay({ runId: this.runId }); });
+    // Runs first (the stack unwinds): undo and release are safe to repeat, so a connection that
+    // dropped during the run is reopened for them.
+    teardown.push('reconnect dropped SSH connections', async () => { await Promise.all([this.pair.source, this.pair.destination].map((h) => this.connections.open(this.host(h)))); });
     await teardown.run();
   }
 }
