@@ -9,6 +9,7 @@ import { preflightLab } from '../host/preflightLab.js';
 import { LocalRunner, runChecked } from '../LocalRunner.js';
 import { SshTransport } from '../ssh/SshTransport.js';
 import { bootL2InL1 } from './bootL2InL1.js';
+import { migrateL2BetweenL1s } from './migrateL2BetweenL1s.js';
 import { NestedLab } from './NestedLab.js';
 import { nestedLabConfig } from './nestedLabFixture.js';
 import { nestedLabGate } from './nestedLabGate.js';
@@ -136,5 +137,28 @@ const gate = nestedLabGate(environment);
     log.push(`L2 with kvm in L1 ready after ${boot.readyMs} ms; UDP echo round trip ${echo?.roundTripMs.toFixed(1)} ms`);
     expect(boot.consoleTail).to.include('hil: ready');
     expect(echo?.roundTripMs).to.be.a('number');
+  });
+
+  it('live-migrates an L2 (kvm in both L1s) from one L1 to the other over the lab network; it keeps answering', async function () {
+    this.timeout(600_000);
+    const [source, destination] = [config.hosts['host-a']!, config.hosts['host-b']!];
+    const guest = config.guests['default']!;
+    const echoes: Record<string, UdpEchoReply> = {};
+    const result = await migrateL2BetweenL1s(
+      { transport: await connections.open(source), workDir: source.workDir },
+      { transport: await connections.open(destination), workDir: destination.workDir },
+      guest,
+      {
+        destinationAddress: destination.migrationAddress, port: config.defaults.migration.port,
+        network: { tap: 'l2tap1', mac: '52:54:00:a2:00:02' }, bootTimeoutMs: 240_000, migrationTimeoutMs: 300_000,
+        probe: async (phase) => {
+          echoes[phase] = await waitForUdpEcho({ address: guest.address, port: guest.echoPort }, { timeoutMs: 60_000, intervalMs: 200 });
+        },
+      },
+    );
+    log.push(`L2 migration host-a -> host-b: ${result.status}, total ${result.totalTimeMs} ms, downtime ${result.downtimeMs} ms; echo after ${echoes['after']?.elapsedMs} ms`);
+    expect(result.status).to.equal('completed');
+    expect(result.destinationStatus).to.equal('running');
+    expect(echoes['after']?.roundTripMs).to.be.a('number');
   });
 });
