@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import Mocha from 'mocha';
 import { readEnvironment } from '../config/environment.js';
@@ -13,6 +13,7 @@ import { projectRoot } from '../projectRoot.js';
 import { publishRunReports } from '../report/publishRunReports.js';
 import { RESULTS_FORMAT_VERSION, type RunResults } from '../report/RunResults.js';
 import { LabSession } from '../session/LabSession.js';
+import { checkReportsWritable } from './checkReportsWritable.js';
 import { ExitCode } from './ExitCode.js';
 import { RunInterrupt } from './RunInterrupt.js';
 import { loadLabOption, type CliIo } from './cliSupport.js';
@@ -76,12 +77,7 @@ async function runSuites(program: Command, io: CliIo, suites: readonly string[],
   const environment = readEnvironment();
   const progress = createRunProgress(environment, (line) => io.out(line));
   // Say so before touching any host: a run whose results cannot be written is not worth starting.
-  mkdirSync(lab.reportsDir, { recursive: true });
-  try {
-    accessSync(lab.reportsDir, constants.W_OK);
-  } catch (error) {
-    throw new InfrastructureError('REPORTS_NOT_WRITABLE', `Cannot write reports to ${lab.reportsDir}: ${(error as Error).message}. Fix lab.reportsDir in ${lab.file} or the folder's permissions.`, { cause: error });
-  }
+  checkReportsWritable(lab);
   const runId = newRunId();
   const runDir = join(lab.reportsDir, runId);
   mkdirSync(runDir, { recursive: true, mode: 0o700 });
