@@ -14,6 +14,7 @@ import { LabNetwork, type NetworkStatus } from '../virtual-lab/LabNetwork.js';
 import { namespacePids, processArgv, stopProcesses } from '../virtual-lab/processes.js';
 import { projectRoot } from '../projectRoot.js';
 import type { LabLog } from '../virtual-lab/VirtualLabError.js';
+import { CacheLock } from './CacheLock.js';
 import { L1ImageBuilder, type L1ImageManifest, type L1ImageResult } from './L1ImageBuilder.js';
 import { assembleL2Sources, l2ImageBuilders } from './l2GuestImages.js';
 import { L0_QEMU_BINARY, L1Vm, type L1StartOutcome, type L1VmStatus } from './L1Vm.js';
@@ -58,6 +59,8 @@ export interface NestedLabStatus {
 /** Debian packages the nested lab needs on the controller beyond the virtual lab's. */
 const NESTED_HOST_PACKAGES = ['mmdebstrap', 'e2fsprogs'];
 const DEFAULT_BOOT_TIMEOUT_MS = 6 * 60_000;
+/** Longer than a cold image build on 2 busy cores (~2-3 min): another build finishes first. */
+const CACHE_LOCK_TIMEOUT_MS = 20 * 60_000;
 
 /**
  * The nested lab (design.md §5, issue 7): the lab file's hosts are VMs on this machine (L1) with
@@ -97,12 +100,14 @@ export class NestedLab {
     this.requireRoot('up');
     await ensureHostPackages(this.runner, this.log, { isRoot: true });
     await this.ensureNestedPackages();
-    const image = await this.image.ensure();
-    const sources = assembleL2Sources(this.layout.l2SourceDir);
-    const guestImages: GuestImageResult[] = [];
-    // One after the other: the builders share the scratch folder and the .deb cache.
-    for (const builder of l2ImageBuilders(this.config, this.layout.l2BuildDir, sources, this.runner, this.log)) guestImages.push(await builder.ensure());
-    return { image, guestImages };
+    return new CacheLock(this.layout.cacheLockFile).with(CACHE_LOCK_TIMEOUT_MS, async () => {
+      const image = await this.image.ensure();
+      const sources = assembleL2Sources(this.layout.l2SourceDir);
+      const guestImages: GuestImageResult[] = [];
+      // One after the other: the builders share the scratch folder and the .deb cache.
+      for (const builder of l2ImageBuilders(this.config, this.layout.l2BuildDir, sources, this.runner, this.log)) guestImages.push(await builder.ensure());
+      return { image, guestImages };
+    });
   }
 
   private async ensureNestedPackages(): Promise<void> {

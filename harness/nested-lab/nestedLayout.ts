@@ -49,6 +49,8 @@ export interface NestedLayout {
   readonly keyHosts: readonly HostLayout[];
   readonly authorizedKeysFile: string;
   readonly hosts: readonly L1HostLayout[];
+  /** Held while the caches below are checked or built (CacheLock). */
+  readonly cacheLockFile: string;
   /** Private apt state for Debian trixie (the controller's own apt is never pointed at it). */
   readonly aptDir: string;
   /** The L1 image, its kernel and initrd, and the manifest that says what they were built from. */
@@ -200,6 +202,7 @@ export function nestedLayout(config: LabConfig, options: NestedLayoutOptions = {
     keyHosts,
     authorizedKeysFile: network.authorizedKeysFile,
     hosts,
+    cacheLockFile: join(cacheDir, 'cache.lock'),
     aptDir: join(cacheDir, 'apt'),
     imageDir: join(cacheDir, 'image'),
     buildRootDir: join(cacheDir, 'build-root'),
