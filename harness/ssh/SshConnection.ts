@@ -63,10 +63,22 @@ export class SshConnection {
     };
   }
 
-  close(): void {
+  /**
+   * Ends the connection and resolves once its socket is closed. A peer that has died never
+   * answers the disconnect, so after `graceMs` the socket is destroyed rather than left to hang
+   * (it would keep the process alive).
+   */
+  close(graceMs = 2000): Promise<void> {
     this.isClosing = true;
-    this.client.end();
-    for (const hop of [...this.hops].reverse()) hop.close();
+    const closed = new Promise<void>((resolve) => this.onClose(() => resolve()));
+    if (!this.isClosed) {
+      this.client.end();
+      const timer = setTimeout(() => this.client.destroy(), graceMs);
+      timer.unref();
+      void closed.then(() => clearTimeout(timer));
+    }
+    for (const hop of [...this.hops].reverse()) void hop.close(graceMs);
+    return closed;
   }
 
   private markClosed(): void {

@@ -109,8 +109,9 @@ export class SshTransport implements CommandRunner {
     if (pending !== undefined) await pending.then(closeConnection, noConnection);
     await Promise.all([...this.processes].filter((process) => process.isRunning).map((process) => process.kill('TERM')));
     this.processes.clear();
-    this.connection?.close();
+    const connection = this.connection;
     this.connection = undefined;
+    await connection?.close();
     this.currentState = 'closed';
   }
 
@@ -219,7 +220,7 @@ export class SshTransport implements CommandRunner {
       acceptedHostKeys: this.acceptedHostKeys,
     });
     if (this.currentState === 'closing' || this.currentState === 'closed') {
-      connection.close();
+      void connection.close();
       throw new SshStateError('open', this.currentState, this.where, 'close() was called while connecting');
     }
     this.connection = connection;
@@ -254,8 +255,8 @@ export class SshTransport implements CommandRunner {
   }
 }
 
-function closeConnection(connection: SshConnection): void {
-  connection.close();
+function closeConnection(connection: SshConnection): Promise<void> {
+  return connection.close();
 }
 
 function noConnection(_error: unknown): void {
