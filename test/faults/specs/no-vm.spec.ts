@@ -1,0 +1,13 @@
+import * as chai from 'chai';
+
+const { expect } = chai;
+
+/**
+ * A run that changes nothing on the hosts: it leases the pair, replays what earlier runs left
+ * (preflight) and ends. What the hosts hold after it is what the opening did not clean.
+ */
+describe('faults/no-vm: a run that starts nothing on the hosts', function () {
+  it('the pair is leased and preflighted', function () {
+    expect(this.lab.preflight.isReady, 'preflight').to.equal(true);
+  });
+});
