@@ -37,11 +37,14 @@ export function readRunResults(reportsDir: string, runId: string | null): RunRes
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RunResults) : null;
 }
 
-/** The first failed test's error, else the first line the harness printed as an error or warning. */
+/**
+ * The head of what the harness said about the fault: its own error line ("hil: ..."), what it
+ * said about an interrupt, the first failed test's error, or a FAIL line of a preflight report.
+ */
 export function messageHead(results: RunResults | null, output: string): string {
-  const failed = results?.tests.find((t) => t.error !== null);
-  if (failed?.error !== undefined && failed.error !== null) return `${failed.error.code === null ? '' : `[${failed.error.code}] `}${failed.error.message.split('\n')[0]}`;
-  // `hil preflight` reports a host it could not reach on a FAIL line of its report.
-  const said = output.split('\n').find((line) => /^(hil\b|warning:|Interrupted:|Second interrupt:)|^\s+FAIL /.test(line));
-  return said?.trim() ?? '';
+  const lines = output.split('\n');
+  const said = (pattern: RegExp): string | undefined => lines.find((line) => pattern.test(line))?.trim();
+  const failed = results?.tests.find((t) => t.error !== null)?.error ?? null;
+  const testError = failed === null ? undefined : `${failed.code === null ? '' : `[${failed.code}] `}${failed.message.split('\n')[0]}`;
+  return said(/^hil\b/) ?? said(/^Second interrupt:/) ?? said(/^Run \S+ was interrupted/) ?? testError ?? said(/^\s+FAIL /) ?? '';
 }

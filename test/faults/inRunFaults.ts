@@ -53,18 +53,17 @@ async function verdictOf(lab: LabConfig, faulted: Omit<FaultedRun, 'next'>, star
   const { cleanAtMs, residue } = await clean.result(CLEAN_GRACE_MS);
   const results = readRunResults(lab.reportsDir, faulted.run.runId);
   const nextResults = runs[1] === undefined ? null : readRunResults(lab.reportsDir, runs[1].runId);
+  // The next run's preflight says what it replayed: "undid N change(s) left by run(s) <id>".
+  const nextRunJournalChecks = nextResults?.hosts.map((h) => `${h.host}: ${h.checks.find((c) => c.name === 'journal')?.detail ?? 'no journal check'}`) ?? null;
+  const said = messageHead(results, faulted.run.output);
   return {
     fault: faulted.fault,
     exit: describeExit(exit),
     outcomes: results?.tests.map((t) => t.outcome) ?? [],
-    messageHead: messageHead(results, faulted.run.output),
+    messageHead: [said, nextRunJournalChecks === null ? '' : `next run's preflight: ${nextRunJournalChecks.join('; ')}`].filter((part) => part !== '').join(' — '),
     cleanupMs: cleanAtMs === null ? null : cleanAtMs - faulted.faultAtMs,
     residue,
-    evidence: {
-      ...faulted.evidence, runId: faulted.run.runId, results, leftByRun,
-      // The next run's preflight says what it replayed: "undid N change(s) left by run(s) <id>".
-      nextRunJournalChecks: nextResults?.hosts.map((h) => `${h.host}: ${h.checks.find((c) => c.name === 'journal')?.detail ?? 'no journal check'}`) ?? null,
-    },
+    evidence: { ...faulted.evidence, runId: faulted.run.runId, results, leftByRun, nextRunJournalChecks },
     output: `${faulted.run.output}${nextOutput}`,
   };
 }
