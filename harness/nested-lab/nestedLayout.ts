@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { LabConfig, NestedLabSpec } from '../config/types.js';
-import { bridgeMac, ipv4ToNumber, MAX_INTERFACE_NAME_CHARS, type HostLayout, type LabLayout } from '../virtual-lab/labLayout.js';
+import { bridgeMac, ipv4ToNumber, MAX_INTERFACE_NAME_CHARS, switchNames, type HostLayout, type LabLayout } from '../virtual-lab/labLayout.js';
 import { NestedLabError } from './NestedLabError.js';
 
 /**
@@ -171,11 +171,7 @@ export function nestedLayout(config: LabConfig, options: NestedLayoutOptions = {
   const network: LabLayout = {
     prefix,
     stateDir,
-    switchNamespace: `${prefix}-sw`,
-    switchBridge: interfaceName(`${prefix}-br0`, 'switch bridge'),
-    switchBridgeMac: bridgeMac(`${prefix}-sw`, `${prefix}-br0`),
-    controllerLink: interfaceName(`${prefix}-ctl`, 'controller link'),
-    controllerPeer: interfaceName(`${prefix}-ctl-sw`, 'controller link peer'),
+    ...switchNames(prefix),
     controllerAddress,
     controllerAddressCidr: spec.controllerAddress,
     prefixLength,

@@ -143,16 +143,23 @@ export function labLayout(config: LabConfig): LabLayout {
   return {
     prefix,
     stateDir: config.stateDir,
-    switchNamespace: `${prefix}-sw`,
-    switchBridge: interfaceName(`${prefix}-br0`, 'switch bridge'),
-    switchBridgeMac: bridgeMac(`${prefix}-sw`, `${prefix}-br0`),
-    controllerLink: interfaceName(`${prefix}-ctl`, 'controller link'),
-    controllerPeer: interfaceName(`${prefix}-ctl-sw`, 'controller link peer'),
+    ...switchNames(prefix),
     controllerAddress,
     controllerAddressCidr: spec.controllerAddress,
     prefixLength,
     hosts,
     authorizedKeysFile: join(sshdRoot, 'authorized_keys'),
+  };
+}
+
+/** The switch namespace, its bridge and the controller's link into it: one naming for every lab flavour. */
+export function switchNames(prefix: string): Pick<LabLayout, 'switchNamespace' | 'switchBridge' | 'switchBridgeMac' | 'controllerLink' | 'controllerPeer'> {
+  return {
+    switchNamespace: `${prefix}-sw`,
+    switchBridge: interfaceName(`${prefix}-br0`, 'switch bridge'),
+    switchBridgeMac: bridgeMac(`${prefix}-sw`, `${prefix}-br0`),
+    controllerLink: interfaceName(`${prefix}-ctl`, 'controller link'),
+    controllerPeer: interfaceName(`${prefix}-ctl-sw`, 'controller link peer'),
   };
 }
 
