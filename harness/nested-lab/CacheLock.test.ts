@@ -1,11 +1,12 @@
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CacheLock } from './CacheLock.js';
 
 describe('CacheLock', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hil-cache-lock-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('is exclusive: a second taker times out naming the holder, and gets it once released', async () => {
     const path = join(dir, 'a.lock');

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readEnvironment } from '../config/environment.js';
@@ -64,11 +64,13 @@ const gate = nestedLabGate(environment);
     }
     // Another key pinned for the same address: the transport must refuse the L1.
     const host = config.hosts['host-a']!;
-    const wrongKnownHosts = join(mkdtempSync(join(tmpdir(), 'hil-nested-kh-')), 'known_hosts');
+    const keyDir = mkdtempSync(join(tmpdir(), 'hil-nested-kh-'));
+    const wrongKnownHosts = join(keyDir, 'known_hosts');
     writeFileSync(wrongKnownHosts, `${host.address} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE1aq2bpsQ6Yw8m7sOtw7c0nF2gcv4s4DRZbG2u6wzD3\n`);
     const impostor = new SshTransport({ ...host, knownHosts: wrongKnownHosts }, { connectTimeoutMs: 20_000, commandTimeoutMs: 20_000 });
     const refusal = await impostor.open().then(() => 'connected', (error: unknown) => String(error));
     await impostor.close();
+    rmSync(keyDir, { recursive: true, force: true });
     expect(refusal).to.match(/host key changed/);
   });
 
