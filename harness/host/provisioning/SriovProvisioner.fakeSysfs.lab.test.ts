@@ -75,24 +75,27 @@ describe('SriovProvisioner on a FAKE sysfs tree (unit test over SSH; no real dev
     expect(await read(`bus/pci/devices/${PF}/sriov_numvfs`)).to.equal('3');
     expect(await provisioner.listVfs(PF)).to.deep.equal(['0000:01:10.0', '0000:01:10.1', '0000:01:10.2']);
     expect(await driverOf('0000:01:10.1')).to.equal('vfio-pci');
-    expect(await driverOf('0000:01:10.0')).to.equal('igbvf');
+    // Autoprobe off while the VFs are made: the host's VF driver never takes them.
+    expect(await driverOf('0000:01:10.0')).to.equal(null);
+    expect(await read(`bus/pci/devices/${PF}/sriov_drivers_autoprobe`)).to.equal('0');
     expect(await read('bus/pci/devices/0000:01:10.1/driver_override')).to.equal('vfio-pci');
     expect(provisioned.nodes).to.deep.include({ isGroupNodePresent: true, isCdevNodePresent: true, isContainerNodePresent: true, isIommufdNodePresent: true });
     expect(provisioned.nodes.groupNode).to.equal(posix.join(runner.devRoot, `vfio/${provisioned.group.group}`));
     expect(provisioned.migration.hasMigration).to.equal(false);
 
     const entries = (await journal.read()).entries;
-    expect(entries.map((e) => e.description)).to.deep.equal([`set ${PF} sriov_numvfs 0 -> 3`, 'bind 0000:01:10.1 to vfio-pci (was igbvf)']);
+    expect(entries.map((e) => e.description)).to.deep.equal([`set ${PF} sriov_drivers_autoprobe 1 -> 0`, `set ${PF} sriov_numvfs 0 -> 3`, 'bind 0000:01:10.1 to vfio-pci (was unbound)']);
 
-    // Half the replay: the binding goes back to igbvf with driver_override cleared.
-    await journal.undo(entries[1]!);
-    expect(await driverOf('0000:01:10.1')).to.equal('igbvf');
+    // Half the replay: the binding goes back to no driver with driver_override cleared.
+    await journal.undo(entries[2]!);
+    expect(await driverOf('0000:01:10.1')).to.equal(null);
     expect(await read('bus/pci/devices/0000:01:10.1/driver_override')).to.equal('(null)');
     expect(await exists('dev/vfio/devices/vfio0')).to.equal(false);
 
     const replay = await journal.replay();
-    expect(replay.undone.map((e) => e.description)).to.deep.equal([`set ${PF} sriov_numvfs 0 -> 3`]);
+    expect(replay.undone.map((e) => e.description)).to.deep.equal([`set ${PF} sriov_numvfs 0 -> 3`, `set ${PF} sriov_drivers_autoprobe 1 -> 0`]);
     expect(await read(`bus/pci/devices/${PF}/sriov_numvfs`)).to.equal('0');
+    expect(await read(`bus/pci/devices/${PF}/sriov_drivers_autoprobe`)).to.equal('1');
     expect(await exists('bus/pci/devices/0000:01:10.0')).to.equal(false);
     expect(await exists(posix.join('..', 'work', 'journal'))).to.equal(false);
   });

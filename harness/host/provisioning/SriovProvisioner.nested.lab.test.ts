@@ -108,13 +108,14 @@ interface SriovHost {
     expect(dirty.vendor).to.equal('intel');
 
     const replay = await journal.replay();
-    // Newest first: the binding goes back before the VFs go away.
+    // Newest first: the binding goes back before the VFs go away, and autoprobe is put back last.
     const undone = replay.undone.map((e) => e.description);
-    expect(undone).to.have.length(2);
+    expect(undone).to.have.length(before.isSriovDriversAutoprobe === false ? 2 : 3);
     expect(undone[0]).to.match(new RegExp(`^bind ${provisioned.vf.replace(/\./g, '\\.')} to ${sriov.nic.vfioDriver} \\(was `));
     expect(undone[1]).to.equal(`set ${sriov.nic.pf} sriov_numvfs ${before.sriovNumVfs} -> ${sriov.nic.numVfs}`);
+    if (before.isSriovDriversAutoprobe !== false) expect(undone[2]).to.equal(`set ${sriov.nic.pf} sriov_drivers_autoprobe 1 -> 0`);
     const after = await provisioner.readFunction(sriov.nic.pf);
-    expect([after.sriovNumVfs, after.driver, after.vfs]).to.deep.equal([before.sriovNumVfs, before.driver, before.vfs]);
+    expect([after.sriovNumVfs, after.driver, after.vfs, after.isSriovDriversAutoprobe]).to.deep.equal([before.sriovNumVfs, before.driver, before.vfs, before.isSriovDriversAutoprobe]);
   });
 
   it('restores the host after the controller is SIGKILLed mid-provisioning', async function () {

@@ -114,7 +114,9 @@ export class SriovProvisioner {
    * had (then the VF count to what it was) when the journal is replayed.
    */
   async provisionVf(nic: VfNicSpec): Promise<ProvisionedVf> {
-    const vfs = await this.createVfs(nic.pf, nic.numVfs, { expectPfDriver: nic.pfDriver });
+    // Autoprobe off: the VFs come up unbound, so the host's VF driver never holds the one VFIO gets
+    // (and some, like igbvf here, offer no unbind in sysfs to take it back).
+    const vfs = await this.createVfs(nic.pf, nic.numVfs, { expectPfDriver: nic.pfDriver, isAutoprobe: false });
     const vf = vfs[nic.vfIndex];
     if (vf === undefined) this.precondition(`${nic.name}: PF ${nic.pf} has ${vfs.length} VFs, there is no vfIndex ${nic.vfIndex}`);
     const group = await readIommuGroup(this.runner, vf!, this.sysfsRoot);
