@@ -1,3 +1,4 @@
+import { rejectionOf } from '../harness/rejectionOf.js';
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { appendFile, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -40,15 +41,6 @@ function jsonOf(value: unknown): string {
     seen.add(item);
     return item;
   }) ?? '';
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection, but the call succeeded');
 }
 
 /**

@@ -7,6 +7,7 @@ import { preflightLab } from '../host/preflightLab.js';
 import { VirtualLab } from '../virtual-lab/VirtualLab.js';
 import { loadLabForLabCommand, nestedLabDown, nestedLabStatus, nestedLabUp } from '../nested-lab/nestedLabCommands.js';
 import { ExitCode } from './ExitCode.js';
+import { printPreflight } from './printPreflight.js';
 import { loadLabOption, type CliIo } from './cliSupport.js';
 
 export function addLabCommands(program: Command, io: CliIo): void {
@@ -22,15 +23,7 @@ export function addLabCommands(program: Command, io: CliIo): void {
       const environment = readEnvironment();
       const virtualLab = new VirtualLab(config, new LocalRunner(), (line) => io.err(line), { isRoot: environment.isRoot });
       await virtualLab.up();
-      if (!options.preflight) return;
-      const connections = new HostConnections(config, environment);
-      try {
-        const report = await preflightLab(config, connections);
-        io.out(formatPreflight(report));
-        io.setExitCode(report.isReady ? ExitCode.ok : ExitCode.labFailure);
-      } finally {
-        await connections.closeAll();
-      }
+      if (options.preflight) await printPreflight(config, io);
     });
   lab
     .command('down')

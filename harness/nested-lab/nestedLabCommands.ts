@@ -1,12 +1,10 @@
+import { printPreflight } from '../cli/printPreflight.js';
 import type { Command } from 'commander';
 import { ExitCode } from '../cli/ExitCode.js';
 import type { CliIo } from '../cli/cliSupport.js';
 import { readEnvironment } from '../config/environment.js';
 import { loadLab } from '../config/loadLab.js';
 import type { LabConfig } from '../config/types.js';
-import { formatPreflight } from '../host/formatPreflight.js';
-import { HostConnections } from '../host/HostConnections.js';
-import { preflightLab } from '../host/preflightLab.js';
 import { LocalRunner } from '../LocalRunner.js';
 import { NestedLab, type NestedLabStatus } from './NestedLab.js';
 import { NestedLabError } from './NestedLabError.js';
@@ -37,15 +35,7 @@ export async function nestedLabUp(config: LabConfig, io: CliIo, options: { prefl
   const image = result.image.isRebuilt ? `image built in ${result.image.durationMs} ms` : 'image cached';
   const hosts = result.hosts.map((h) => `${h.host} ${h.outcome === 'answering' ? 'already up' : `up after ${h.readyMs} ms`}`).join(', ');
   io.out(`Nested lab "${config.name}" is up (${result.durationMs} ms; ${image}; ${hosts}).`);
-  if (!options.preflight) return;
-  const connections = new HostConnections(config, readEnvironment());
-  try {
-    const report = await preflightLab(config, connections);
-    io.out(formatPreflight(report));
-    io.setExitCode(report.isReady ? ExitCode.ok : ExitCode.labFailure);
-  } finally {
-    await connections.closeAll();
-  }
+  if (options.preflight) await printPreflight(config, io);
 }
 
 export async function nestedLabDown(config: LabConfig, io: CliIo, options: { purge?: boolean }): Promise<void> {

@@ -1,17 +1,9 @@
+import { rejectionOf } from '../rejectionOf.js';
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { QmpCommandError, QmpDisconnectedError, QmpStateError, QmpTimeoutError } from './errors.js';
 import { QmpClient } from './QmpClient.js';
 import { spawnTestQemu, TEST_QEMU_BINARY, type TestQemu } from './spawnTestQemu.js';
-
-async function rejectionOf(promise: PromiseLike<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection, but it resolved');
-}
 
 describe('QmpClient against real QEMU', function () {
   let qemu: TestQemu;

@@ -1,3 +1,4 @@
+import { rejectionOf } from '../rejectionOf.js';
 import { expect } from 'chai';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,14 +11,6 @@ import { TestSshd } from './testSshd.js';
 
 const execFileAsync = promisify(execFile);
 
-async function rejectionOf(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the promise to reject, but it resolved');
-}
 
 /** Opens a transport, runs one command through it, closes it: proof that the connection works. */
 async function connectsAndRuns(spec: HostSpec, options: SshTransportOptions = {}): Promise<string> {

@@ -1,3 +1,4 @@
+import { rejectionOf } from '../rejectionOf.js';
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
@@ -6,14 +7,6 @@ import type { HostSpec } from '../config/types.js';
 import { SshTransport } from './SshTransport.js';
 import { TestSshd } from './testSshd.js';
 
-async function rejectionOf(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the promise to reject, but it resolved');
-}
 
 /**
  * Two real sshds: a bastion and a target. That a connection really goes through the bastion is

@@ -1,3 +1,4 @@
+import { rejectionOf } from '../rejectionOf.js';
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -11,14 +12,6 @@ import { TestSshd } from './testSshd.js';
 
 const execFileAsync = promisify(execFile);
 
-async function rejectionOf(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the promise to reject, but it resolved');
-}
 
 /** Polls until some process's full command line matches `pattern`; fails naming it at the deadline. */
 async function waitForProcess(pattern: string, timeoutMs = 5_000): Promise<void> {

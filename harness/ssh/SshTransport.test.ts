@@ -1,3 +1,4 @@
+import { rejectionOf } from '../rejectionOf.js';
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,15 +11,6 @@ import { SshTransport } from './SshTransport.js';
 import { TestSshd } from './testSshd.js';
 
 const execFileAsync = promisify(execFile);
-
-async function rejectionOf(promise: Promise<unknown>): Promise<Error & { code?: string; data?: Record<string, unknown> }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the promise to reject, but it resolved');
-}
 
 /** Pids of processes whose full command line matches `pattern` (pgrep -f), on this machine. */
 async function processesMatching(pattern: string): Promise<string[]> {
