@@ -2,7 +2,7 @@ import { readEnvironment } from '../config/environment.js';
 import { loadLab } from '../config/loadLab.js';
 import { sh } from '../shell.js';
 import { HostConnections } from './HostConnections.js';
-import { SriovProvisioner } from './provisioning/SriovProvisioner.js';
+import { DeviceProvisioner } from './provisioning/DeviceProvisioner.js';
 import { UndoJournal } from './UndoJournal.js';
 
 /**
@@ -31,7 +31,7 @@ async function main(plan: CrashPlan): Promise<void> {
     // Killed between journaling a change and making it: its undo must be harmless on its own.
     await journal.append(`create ${plan.markerDir}/never-made`, sh`rm -rf -- ${`${plan.markerDir}/never-made`}`);
   } else {
-    const provisioner = await SriovProvisioner.open(transport, journal, host);
+    const provisioner = await DeviceProvisioner.open(transport, journal, host);
     const vfs = await provisioner.createVfs(plan.pf, plan.numVfs);
     process.stdout.write('changed 1\n');
     const vf = vfs[plan.vfIndex];

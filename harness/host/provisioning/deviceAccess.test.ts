@@ -7,7 +7,7 @@ import { UndoJournal } from '../UndoJournal.js';
 import { checkDeviceAccess, controllerMachineIdentity, isSameMachine, readMachineIdentity } from './deviceAccess.js';
 import { groupViability, isVfioCompatibleDriver } from './iommuGroup.js';
 import { ProvisioningError } from './ProvisioningError.js';
-import { SriovProvisioner } from './SriovProvisioner.js';
+import { DeviceProvisioner } from './DeviceProvisioner.js';
 
 describe('device access: never the controller\'s own devices unless allowed', () => {
   it('decides by boot_id (same kernel, same devices), else machine-id, else refuses', () => {
@@ -26,7 +26,7 @@ describe('device access: never the controller\'s own devices unless allowed', ()
     expect(access).to.deep.include({ isControllerMachine: true, mayChangeDevices: false });
     const workDir = mkdtempSync(join(tmpdir(), 'hil-refuse-'));
     try {
-      const error = await SriovProvisioner.open(runner, new UndoJournal(runner, { workDir, runId: 't' }), { name: 'self', allowLocalDevices: false }).then(() => null, (e: unknown) => e);
+      const error = await DeviceProvisioner.open(runner, new UndoJournal(runner, { workDir, runId: 't' }), { name: 'self', allowLocalDevices: false }).then(() => null, (e: unknown) => e);
       expect(error).to.be.instanceOf(ProvisioningError).with.property('code', 'PROVISION_REFUSED_LOCAL');
       expect((error as Error).message).to.include('Refusing to provision devices: self (controller) is the machine the harness runs on').and.include('hosts.self.allowLocalDevices: true');
       expect((await checkDeviceAccess({ name: 'self', allowLocalDevices: true }, runner)).mayChangeDevices).to.equal(true);

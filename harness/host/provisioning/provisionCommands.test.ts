@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { autoprobeChange, bindChange, numVfsChange, restoreBindingCommand, unbindChange } from './provisionCommands.js';
+import { autoprobeChange, bindChange, mdevCreateChange, mdevRecreateChange, numVfsChange, restoreBindingCommand, unbindChange } from './provisionCommands.js';
 import { ProvisioningError } from './ProvisioningError.js';
 
 describe('provisionCommands: sysfs writes and their exact undos', () => {
@@ -53,4 +53,28 @@ describe('provisionCommands: sysfs writes and their exact undos', () => {
       expect(call).to.throw(ProvisioningError).with.property('code', 'PROVISION_BAD_VALUE');
     });
   }
+
+  it('creates an mdev through its type\'s create file; the undo removes it only while it is there', () => {
+    expect(mdevCreateChange('/sys', 'mtty', 'mtty-2', '83b8f4f2-509f-382f-3c1e-e6bfe0fa1001')).to.deep.equal({
+      description: 'create mdev 83b8f4f2-509f-382f-3c1e-e6bfe0fa1001 (mtty mtty-2)',
+      doCommand: "printf '%s\\n' 83b8f4f2-509f-382f-3c1e-e6bfe0fa1001 > /sys/class/mdev_bus/mtty/mdev_supported_types/mtty-2/create",
+      undoCommand: "if [ -e /sys/bus/mdev/devices/83b8f4f2-509f-382f-3c1e-e6bfe0fa1001/remove ]; then printf '%s\\n' 1 > /sys/bus/mdev/devices/83b8f4f2-509f-382f-3c1e-e6bfe0fa1001/remove; fi",
+    });
+  });
+
+  it('refuses mdev names and UUIDs that could leave the sysfs folder or reach a shell', () => {
+    for (const [parent, type, uuid] of [['../mtty', 'mtty-2', '83b8f4f2-509f-382f-3c1e-e6bfe0fa1001'], ['mtty', 'mtty 2', '83b8f4f2-509f-382f-3c1e-e6bfe0fa1001'], ['mtty', 'mtty-2', '83B8F4F2-509F-382F-3C1E-E6BFE0FA1001'], ['mtty', 'mtty-2', '$(reboot)']] as const) {
+      expect(() => mdevCreateChange('/sys', parent, type, uuid), `${parent} ${type} ${uuid}`).to.throw(ProvisioningError);
+    }
+  });
+
+  it('re-creates an mdev in one command; its undo only puts back one that is missing', () => {
+    const device = '/sys/bus/mdev/devices/83b8f4f2-509f-382f-3c1e-e6bfe0fa1001';
+    const create = "printf '%s\\n' 83b8f4f2-509f-382f-3c1e-e6bfe0fa1001 > /sys/class/mdev_bus/mtty/mdev_supported_types/mtty-2/create";
+    expect(mdevRecreateChange('/sys', 'mtty', 'mtty-2', '83b8f4f2-509f-382f-3c1e-e6bfe0fa1001')).to.deep.equal({
+      description: 're-create mdev 83b8f4f2-509f-382f-3c1e-e6bfe0fa1001 (mtty mtty-2) to reset its state',
+      doCommand: `if [ -e ${device}/remove ]; then printf '%s\\n' 1 > ${device}/remove; fi && ${create}`,
+      undoCommand: `if [ ! -e ${device} ]; then ${create}; fi`,
+    });
+  });
 });

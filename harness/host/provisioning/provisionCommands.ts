@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import { sh } from '../../shell.js';
-import { checkPciAddress, driversProbePath, pciDevicePath, pciDriverPath } from './pciSysfs.js';
+import { checkPciAddress, checkSysfsRoot, driversProbePath, pciDevicePath, pciDriverPath } from './pciSysfs.js';
+import { ProvisioningError } from './ProvisioningError.js';
 
 /**
  * The sysfs writes of provisioning, each as a change and its exact undo (pure: tested as text).
@@ -81,5 +82,51 @@ export function unbindChange(root: string, address: string, original: DriverBind
     description: `unbind ${address} from ${original.driver ?? 'no driver'}`,
     doCommand: unbindIfBound(root, address),
     undoCommand: restoreBindingCommand(root, address, original),
+  };
+}
+
+const MDEV_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function checkMdevName(value: string, what: string): string {
+  if (!MDEV_NAME.test(value) || value.includes('..')) throw new ProvisioningError('PROVISION_BAD_VALUE', `${JSON.stringify(value)} is not an mdev ${what} like mtty, mtty-2 or 0000:3b:00.0`, { data: { [what]: value } });
+  return value;
+}
+
+export function checkMdevUuid(uuid: string): string {
+  if (!UUID.test(uuid)) throw new ProvisioningError('PROVISION_BAD_VALUE', `${JSON.stringify(uuid)} is not a lower-case UUID like 83b8f4f2-509f-382f-3c1e-e6bfe0fa1001`, { data: { uuid } });
+  return uuid;
+}
+
+/** sysfs folder of an mdev type of a parent: <root>/class/mdev_bus/<parent>/mdev_supported_types/<type>. */
+export function mdevTypePath(root: string, parent: string, type: string): string {
+  return posix.join(checkSysfsRoot(root), 'class/mdev_bus', checkMdevName(parent, 'parent'), 'mdev_supported_types', checkMdevName(type, 'type'));
+}
+
+export function mdevDevicePath(root: string, uuid: string): string {
+  return posix.join(checkSysfsRoot(root), 'bus/mdev/devices', checkMdevUuid(uuid));
+}
+
+/** Creates an mdev by writing its UUID to the type's `create`. Undo: write 1 to its `remove`, when it is there. */
+export function mdevCreateChange(root: string, parent: string, type: string, uuid: string): ChangeCommands {
+  const remove = `${mdevDevicePath(root, uuid)}/remove`;
+  return {
+    description: `create mdev ${uuid} (${parent} ${type})`,
+    doCommand: write(checkMdevUuid(uuid), `${mdevTypePath(root, parent, type)}/create`),
+    undoCommand: sh`if [ -e ${remove} ]; then ` + `${write(1, remove)}; fi`,
+  };
+}
+
+/**
+ * Removes and creates an mdev again: a fresh device in the RUNNING migration state. Undo: create
+ * it if it is missing (a replay after a crash between the two writes), nothing otherwise.
+ */
+export function mdevRecreateChange(root: string, parent: string, type: string, uuid: string): ChangeCommands {
+  const device = mdevDevicePath(root, uuid);
+  const create = write(checkMdevUuid(uuid), `${mdevTypePath(root, parent, type)}/create`);
+  return {
+    description: `re-create mdev ${uuid} (${parent} ${type}) to reset its state`,
+    doCommand: sh`if [ -e ${`${device}/remove`} ]; then ` + `${write(1, `${device}/remove`)}; fi && ${create}`,
+    undoCommand: sh`if [ ! -e ${device} ]; then ` + `${create}; fi`,
   };
 }

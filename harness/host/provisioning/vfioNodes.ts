@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import type { CommandRunner } from '../../runner.js';
 import { sh } from '../../shell.js';
 import { checkSysfsRoot, DEFAULT_SYSFS_ROOT, pciDevicePath, runRead } from './pciSysfs.js';
+import { mdevDevicePath } from './provisionCommands.js';
 
 /**
  * The device nodes QEMU opens for one VFIO function. Legacy (type1 container): the group node
@@ -9,6 +10,7 @@ import { checkSysfsRoot, DEFAULT_SYSFS_ROOT, pciDevicePath, runRead } from './pc
  * the function's vfio-dev/ folder in sysfs) plus /dev/iommu; cdevs only work with IOMMUFD.
  */
 export interface VfioNodes {
+  /** PCI address, or the mdev's UUID. */
   readonly address: string;
   readonly iommuGroup: number | null;
   readonly groupNode: string | null;
@@ -22,12 +24,21 @@ export interface VfioNodes {
   readonly isIommufdNodePresent: boolean;
 }
 
-export async function findVfioNodes(
-  runner: CommandRunner,
-  address: string,
-  roots: { readonly sysfsRoot?: string; readonly devRoot?: string } = {},
-): Promise<VfioNodes> {
-  const device = pciDevicePath(roots.sysfsRoot ?? DEFAULT_SYSFS_ROOT, address);
+export interface DeviceRoots {
+  readonly sysfsRoot?: string;
+  readonly devRoot?: string;
+}
+
+export function findVfioNodes(runner: CommandRunner, address: string, roots: DeviceRoots = {}): Promise<VfioNodes> {
+  return findVfioNodesAt(runner, pciDevicePath(roots.sysfsRoot ?? DEFAULT_SYSFS_ROOT, address), address, roots);
+}
+
+/** The same for an mdev: its group (an emulated one under type1) and its cdev under /sys/bus/mdev/devices/<uuid>. */
+export function findMdevVfioNodes(runner: CommandRunner, uuid: string, roots: DeviceRoots = {}): Promise<VfioNodes> {
+  return findVfioNodesAt(runner, mdevDevicePath(roots.sysfsRoot ?? DEFAULT_SYSFS_ROOT, uuid), uuid, roots);
+}
+
+async function findVfioNodesAt(runner: CommandRunner, device: string, address: string, roots: DeviceRoots): Promise<VfioNodes> {
   const dev = checkSysfsRoot(roots.devRoot ?? '/dev', 'device root');
   const script = [
     sh`d=${device}; dev=${dev}`,

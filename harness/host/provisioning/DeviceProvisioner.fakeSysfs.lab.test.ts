@@ -11,12 +11,12 @@ import { FakeKernelRunner, fakeSysfsBuildScript } from './fakeSysfs.js';
 import { groupViability, readIommuGroup } from './iommuGroup.js';
 import { LabHosts } from './labHosts.js';
 import { ProvisioningError } from './ProvisioningError.js';
-import { SriovProvisioner } from './SriovProvisioner.js';
+import { DeviceProvisioner } from './DeviceProvisioner.js';
 
 // UNIT TEST against a FAKE sysfs tree (fakeSysfs.ts) in a scratch folder on a virtual-lab host,
 // over real SSH and a real shell: it checks the commands provisioning builds and the journal
-// around them. Real SR-IOV hardware is SriovProvisioner.nested.lab.test.ts.
-describe('SriovProvisioner on a FAKE sysfs tree (unit test over SSH; no real devices)', function () {
+// around them. Real SR-IOV hardware is DeviceProvisioner.nested.lab.test.ts.
+describe('DeviceProvisioner on a FAKE sysfs tree (unit test over SSH; no real devices)', function () {
   const HOST = 'host-a';
   const PF = '0000:01:00.0';
   let hosts: LabHosts;
@@ -31,8 +31,8 @@ describe('SriovProvisioner on a FAKE sysfs tree (unit test over SSH; no real dev
     const result = await transport.run(sh`readlink ${posix.join(runner.root, 'bus/pci/devices', address, 'driver')}`);
     return result.exitCode === 0 ? posix.basename(result.stdout.trim()) : null;
   };
-  const open = (allowLocalDevices: boolean): Promise<SriovProvisioner> =>
-    SriovProvisioner.open(runner, journal, { name: HOST, allowLocalDevices }, { sysfsRoot: runner.sysfsRoot, devRoot: runner.devRoot });
+  const open = (allowLocalDevices: boolean): Promise<DeviceProvisioner> =>
+    DeviceProvisioner.open(runner, journal, { name: HOST, allowLocalDevices }, { sysfsRoot: runner.sysfsRoot, devRoot: runner.devRoot });
 
   before(async function () {
     if (process.getuid?.() !== 0) this.skip();

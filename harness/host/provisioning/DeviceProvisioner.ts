@@ -1,5 +1,5 @@
 import { errorMessage } from '../../errors.js';
-import type { HostSpec, VfNicSpec } from '../../config/types.js';
+import type { HostSpec, MdevNicSpec, VfNicSpec } from '../../config/types.js';
 import type { CommandRunner } from '../../runner.js';
 import { sh } from '../../shell.js';
 import type { UndoJournal } from '../UndoJournal.js';
@@ -8,11 +8,11 @@ import { checkDeviceAccess, type DeviceAccess, type MachineIdentity } from './de
 import { groupViability, readIommuGroup, type IommuGroup } from './iommuGroup.js';
 import { deviceMigrationHint, type DeviceMigrationHint } from './migrationSupport.js';
 import { checkDriverName, checkSysfsRoot, DEFAULT_SYSFS_ROOT, pciDriverPath, readPciFunction, runRead, type PciFunctionState } from './pciSysfs.js';
-import { autoprobeChange, bindChange, numVfsChange, unbindChange, type ChangeCommands } from './provisionCommands.js';
+import { autoprobeChange, bindChange, mdevCreateChange, mdevDevicePath, mdevRecreateChange, mdevTypePath, numVfsChange, unbindChange, type ChangeCommands } from './provisionCommands.js';
 import { ProvisioningError } from './ProvisioningError.js';
-import { findVfioNodes, type VfioNodes } from './vfioNodes.js';
+import { findMdevVfioNodes, findVfioNodes, type VfioNodes } from './vfioNodes.js';
 
-export interface SriovProvisionerOptions {
+export interface DeviceProvisionerOptions {
   /** Default /sys; a fake tree in tests. */
   readonly sysfsRoot?: string;
   /** Default /dev; a fake tree in tests. */
@@ -30,30 +30,39 @@ export interface ProvisionedVf {
   readonly migration: DeviceMigrationHint;
 }
 
+export interface ProvisionedMdev {
+  readonly uuid: string;
+  readonly parent: string;
+  readonly type: string;
+  /** False when the mdev was there already (then it is left there too). */
+  readonly isCreated: boolean;
+  readonly nodes: VfioNodes;
+}
+
 /**
- * Changes a host's PCI devices for a run: SR-IOV VFs, driver binding. Every change goes through
+ * Changes a host's devices for a run: SR-IOV VFs, driver binding, mediated devices. Every change goes through
  * the host's undo journal with its exact undo before it is made (design.md §4), so teardown, or
  * the next preflight after a crash, puts each device back: bindings first, then VF counts.
  * open() refuses the machine the harness runs on unless hosts.<name>.allowLocalDevices is set.
  */
-export class SriovProvisioner {
+export class DeviceProvisioner {
   private readonly sysfsRoot: string;
 
   private constructor(
     private readonly runner: CommandRunner,
     private readonly journal: UndoJournal,
     readonly access: DeviceAccess,
-    private readonly options: SriovProvisionerOptions,
+    private readonly options: DeviceProvisionerOptions,
   ) {
     this.sysfsRoot = checkSysfsRoot(options.sysfsRoot ?? DEFAULT_SYSFS_ROOT);
   }
 
-  static async open(runner: CommandRunner, journal: UndoJournal, host: Pick<HostSpec, 'name' | 'allowLocalDevices'>, options: SriovProvisionerOptions = {}): Promise<SriovProvisioner> {
+  static async open(runner: CommandRunner, journal: UndoJournal, host: Pick<HostSpec, 'name' | 'allowLocalDevices'>, options: DeviceProvisionerOptions = {}): Promise<DeviceProvisioner> {
     const access = await checkDeviceAccess(host, runner, options.controllerIdentity);
     if (!access.mayChangeDevices) {
       throw new ProvisioningError('PROVISION_REFUSED_LOCAL', `Refusing to provision devices: ${access.reason}`, { data: { host: host.name, where: runner.where } });
     }
-    return new SriovProvisioner(runner, journal, access, options);
+    return new DeviceProvisioner(runner, journal, access, options);
   }
 
   readFunction(address: string): Promise<PciFunctionState> {
@@ -64,7 +73,11 @@ export class SriovProvisioner {
     return [...(await this.readFunction(pf)).vfs];
   }
 
-  /** Makes the PF have exactly `numVfs` VFs (0 first, then N); returns them in virtfn order. */
+  /**
+   * Makes the PF have exactly `numVfs` VFs (0 first, then N); returns them in virtfn order. A PF
+   * that has them already is left alone: rewriting the count would tear down VFs in use (a second
+   * NIC of the lab file on the same PF, or a VF a VM holds).
+   */
   async createVfs(pf: string, numVfs: number, options: { readonly isAutoprobe?: boolean; readonly expectPfDriver?: string } = {}): Promise<string[]> {
     const state = await this.readFunction(pf);
     const where = `${pf} on ${this.runner.where}`;
@@ -72,6 +85,7 @@ export class SriovProvisioner {
     if (!Number.isInteger(numVfs) || numVfs < 0 || numVfs > state.sriovTotalVfs!) this.precondition(`${where} supports ${state.sriovTotalVfs} VFs, asked for ${numVfs}`);
     if (state.driver === null) this.precondition(`PF ${where} has no driver bound: SR-IOV needs the PF's own driver (e.g. mlx5_core, igb); bind it first`);
     if (options.expectPfDriver !== undefined && state.driver !== options.expectPfDriver) this.precondition(`PF ${where} is bound to ${state.driver}, the lab file says ${options.expectPfDriver}`);
+    if (state.sriovNumVfs === numVfs && numVfs > 0) return [...state.vfs];
     if (options.isAutoprobe !== undefined && state.isSriovDriversAutoprobe !== null && state.isSriovDriversAutoprobe !== options.isAutoprobe) {
       await this.change(autoprobeChange(this.sysfsRoot, pf, { from: state.isSriovDriversAutoprobe, to: options.isAutoprobe }));
     }
@@ -126,6 +140,52 @@ export class SriovProvisioner {
     await this.bind(vf!, nic.vfioDriver);
     const nodes = await findVfioNodes(this.runner, vf!, { sysfsRoot: this.sysfsRoot, ...(this.options.devRoot !== undefined ? { devRoot: this.options.devRoot } : {}) });
     return { pf: nic.pf, vf: vf!, driver: nic.vfioDriver, group: group!, nodes, migration: deviceMigrationHint(nic.vfioDriver) };
+  }
+
+  /**
+   * A lab.yaml mdev NIC made ready for QEMU: created from its parent's type unless it exists
+   * (an existing one must be of that type, and is left in place afterwards); removed again when
+   * the journal is replayed.
+   */
+  async provisionMdev(nic: MdevNicSpec): Promise<ProvisionedMdev> {
+    const device = mdevDevicePath(this.sysfsRoot, nic.uuid);
+    const typeDir = mdevTypePath(this.sysfsRoot, nic.parent, nic.type);
+    const where = `${nic.name} on ${this.runner.where}`;
+    const read = async () => (await runRead(this.runner, [
+      sh`d=${device}; t=${typeDir}; p=${`${this.sysfsRoot}/class/mdev_bus/${nic.parent}`}`,
+      'if [ -e "$d" ]; then l=$(readlink "$d/mdev_type"); echo "exists ${l##*/}"; fi',
+      'if [ -d "$p" ]; then echo parent; for x in "$p"/mdev_supported_types/*; do [ -e "$x" ] && echo "type ${x##*/}"; done; fi',
+      'if [ -r "$t/available_instances" ]; then echo "available $(cat "$t/available_instances")"; fi',
+    ].join('\n'), `read mdev ${nic.uuid}`)).stdout;
+    const state = await read();
+    const existing = /^exists (\S*)$/m.exec(state);
+    let isCreated = false;
+    if (existing !== null) {
+      if (existing[1] !== nic.type) this.precondition(`${where}: mdev ${nic.uuid} exists with type ${existing[1] || '(unknown)'}, the lab file says ${nic.type}; remove it or change the lab file`);
+    } else {
+      if (!/^parent$/m.test(state)) this.precondition(`${where}: no mdev parent ${nic.parent} under /sys/class/mdev_bus (load its driver, e.g. modprobe mtty)`);
+      const types = [...state.matchAll(/^type (\S+)$/gm)].map((m) => m[1]!);
+      if (!types.includes(nic.type)) this.precondition(`${where}: mdev parent ${nic.parent} has no type ${nic.type}; it offers ${types.join(', ') || 'none'}`);
+      const available = /^available (\d+)$/m.exec(state);
+      if (available !== null && Number(available[1]) === 0) this.precondition(`${where}: mdev type ${nic.parent} ${nic.type} has no available instances left (remove an unused mdev under /sys/bus/mdev/devices)`);
+      const entry = await this.change(mdevCreateChange(this.sysfsRoot, nic.parent, nic.type, nic.uuid));
+      if (!/^exists /m.test(await read())) await this.failVerify(entry, `${where}: mdev ${nic.uuid} is absent after writing it to ${typeDir}/create`);
+      isCreated = true;
+    }
+    const nodes = await findMdevVfioNodes(this.runner, nic.uuid, { sysfsRoot: this.sysfsRoot, ...(this.options.devRoot !== undefined ? { devRoot: this.options.devRoot } : {}) });
+    return { uuid: nic.uuid, parent: nic.parent, type: nic.type, isCreated, nodes };
+  }
+
+  /**
+   * Gives a VM a fresh mdev: removed and created again. mtty (Linux 6.12) keeps its migration state
+   * across close and open and QEMU cannot reset it ("no available reset mechanism"), so an mdev
+   * left in RESUMING by a cancelled or killed destination makes the next destination's RESUMING
+   * request a no-op without a data fd, and its load fails with EBADF.
+   */
+  async refreshMdev(nic: MdevNicSpec): Promise<void> {
+    const entry = await this.change(mdevRecreateChange(this.sysfsRoot, nic.parent, nic.type, nic.uuid));
+    const present = await runRead(this.runner, sh`if [ -e ${mdevDevicePath(this.sysfsRoot, nic.uuid)} ]; then echo present; fi`, `check mdev ${nic.uuid}`);
+    if (present.stdout.trim() !== 'present') await this.failVerify(entry, `${nic.name} on ${this.runner.where}: mdev ${nic.uuid} is absent after re-creating it`);
   }
 
   private async change(commands: ChangeCommands): Promise<UndoJournalEntry> {
