@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import type { Environment } from '../config/environment.js';
-import type { HostPairSpec, HostSpec, LabConfig } from '../config/types.js';
+import type { HostPairSpec, HostSpec, LabConfig, MdevNicSpec, VfNicSpec } from '../config/types.js';
 import { sshConsoleArgv } from '../console/sshConsoleArgv.js';
 import { errorMessage, InfrastructureError } from '../errors.js';
 import { acquirePair, type HostLeasePair } from '../host/HostLeasePair.js';
@@ -10,6 +10,7 @@ import { UndoJournal } from '../host/UndoJournal.js';
 import { TeardownStack } from '../teardown.js';
 import type { Capability, CapabilityVerdict } from '../host/capabilities.js';
 import { HostConnections, type SshDrop } from '../host/HostConnections.js';
+import { DeviceProvisioner, type ProvisionedMdev, type ProvisionedVf } from '../host/provisioning/DeviceProvisioner.js';
 import { preflightLab, type LabPreflight } from '../host/preflightLab.js';
 import type { HostPreflight } from '../host/preflightHost.js';
 import { runChecked } from '../LocalRunner.js';
@@ -20,6 +21,7 @@ import type { MigrationObserver } from '../migration/MigrationObserver.js';
 import type { MigrationRecord } from '../migration/MigrationRecord.js';
 import type { PhaseHook } from '../migration/PhaseHook.js';
 import { QemuProcess } from '../qemu/QemuProcess.js';
+import type { VmNic } from '../qemu/VmSpec.js';
 import { vmName } from '../qemu/vmName.js';
 import { sh } from '../shell.js';
 import { detectLabAbilities, isLabCapability, type LabAbilities, type LabCapability } from './labCapabilities.js';
@@ -50,6 +52,11 @@ export interface LaunchOptions extends Pick<VmRequest, 'nicModel' | 'hasViommu' 
   readonly guest?: string;
 }
 
+/** A lab.yaml VFIO NIC made ready on a host by this run's provisioning. */
+export type ProvisionedDevice =
+  | { readonly kind: 'vf'; readonly vf: ProvisionedVf }
+  | { readonly kind: 'mdev'; readonly mdev: ProvisionedMdev };
+
 export interface MigrateOptions {
   readonly hooks?: readonly PhaseHook[];
   readonly probe?: ProbeStream;
@@ -71,6 +78,11 @@ export interface MigrateOptions {
  */
 export class LabSession {
   private migrationCount = 0;
+  /** Per host and NIC: provisioned once per run, undone by the journal replay at close. */
+  private readonly provisioned = new Map<string, Promise<ProvisionedDevice>>();
+  private readonly provisioners = new Map<string, Promise<DeviceProvisioner>>();
+  /** "<host> <uuid>" of mdevs a VM of this run has had: the next VM gets them re-created. */
+  private readonly usedMdevs = new Set<string>();
   /** Watches each migration as it goes (the terminal progress of `hil run`); null: nobody. */
   migrationObserver: MigrationObserver | null = null;
 
@@ -165,6 +177,38 @@ export class LabSession {
     return this.abilities.linkControl;
   }
 
+  /**
+   * The NIC's device made ready on a host of the pair (design.md §4): VFs created and the VF bound
+   * to its VFIO driver, or the mdev created; each change journaled before it is made, so the
+   * session's close (or the next preflight after a crash) undoes it. Done once per run and NIC;
+   * what is already as asked is left untouched. Fails with a ProvisioningError (ERROR, the lab's
+   * fault) naming the host and what to do.
+   */
+  provisionDevice(hostName: string, nic: VfNicSpec | MdevNicSpec): Promise<ProvisionedDevice> {
+    const key = `${hostName}\u0000${nic.name}`;
+    let pending = this.provisioned.get(key);
+    if (pending === undefined) {
+      pending = (async (): Promise<ProvisionedDevice> => {
+        const provisioner = await this.provisionerFor(hostName);
+        return nic.kind === 'vf' ? { kind: 'vf', vf: await provisioner.provisionVf(nic) } : { kind: 'mdev', mdev: await provisioner.provisionMdev(nic) };
+      })();
+      // A failure is not remembered: the next test asks again (and fails again, with the same words).
+      pending.catch(() => this.provisioned.delete(key));
+      this.provisioned.set(key, pending);
+    }
+    return pending;
+  }
+
+  private provisionerFor(hostName: string): Promise<DeviceProvisioner> {
+    let provisioner = this.provisioners.get(hostName);
+    if (provisioner === undefined) {
+      provisioner = DeviceProvisioner.open(this.hostRunner(hostName), this.journals.get(hostName)!, this.host(hostName));
+      provisioner.catch(() => this.provisioners.delete(hostName));
+      this.provisioners.set(hostName, provisioner);
+    }
+    return provisioner;
+  }
+
   /** The VM's trace file as it is now ("" when QEMU wrote none yet), at most the last 16 MiB. */
   async readTrace(vm: LabVm): Promise<string> {
     const transport = await this.connections.open(vm.host);
@@ -191,9 +235,21 @@ export class LabSession {
     scope.teardown.push(`stop ${name}`, async () => { await this.connections.open(host); await vm.stop(); });
     // On the host before QEMU exists: a controller that dies from here on leaves a way to stop it.
     await runChecked(transport, sh`mkdir -p -m 0700 ${vmDir(host)} && chmod 0700 ${vmDir(host)}`);
+    await this.freshMdevsFor(host, spec.nics);
     await this.journals.get(host.name)!.append(`QEMU ${name}`, process.undoCommand);
     await process.start({ timeoutMs: this.lab.defaults.timeouts.bootMs });
     return vm;
+  }
+
+  /** Every mdev an earlier VM of this run had is re-created first (DeviceProvisioner.refreshMdev says why). */
+  private async freshMdevsFor(host: HostSpec, nics: readonly VmNic[]): Promise<void> {
+    for (const nic of nics) {
+      if (nic.kind !== 'mdev') continue;
+      const key = `${host.name} ${nic.uuid}`;
+      const spec = host.nics.find((n): n is MdevNicSpec => n.kind === 'mdev' && n.uuid === nic.uuid);
+      if (this.usedMdevs.has(key) && spec !== undefined) await (await this.provisionerFor(host.name)).refreshMdev(spec);
+      this.usedMdevs.add(key);
+    }
   }
 
   /** Kernel and initrd as the host sees them: the same files on a single-machine lab, uploaded otherwise. */

@@ -1,7 +1,5 @@
 import type { MdevNicSpec, NicSpec, VfNicSpec } from '../config/types.js';
 import { deviceMigrationHint } from '../host/provisioning/migrationSupport.js';
-import type { CommandRunner } from '../runner.js';
-import { sh } from '../shell.js';
 import type { MdevVmNic, VfioBackend, VfioMigrationOptions, VfioVmNic } from '../qemu/VmSpec.js';
 import type { LabSession } from './LabSession.js';
 
@@ -32,43 +30,44 @@ export interface AssignableDevice {
   readonly address: string;
   /** As QEMU names the device in its messages (vbasedev->name): the BDF, or the mdev UUID. */
   readonly qemuName: string;
+  /**
+   * QEMU options the device needs to stand for the need it was found for: a device that logs
+   * its own DMA (an mdev, an mlx5 VF) stands for one without device dirty tracking once
+   * x-device-dirty-page-tracking=off — to QEMU's admission rules and its dirty tracking alike.
+   */
+  readonly neededMigration?: VfioMigrationOptions;
 }
 
 export type DevicePairLookup =
   | { readonly isFound: true; readonly source: AssignableDevice; readonly destination: AssignableDevice }
   | { readonly isFound: false; readonly reason: string };
 
-function fits(nic: NicSpec, need: DeviceNeed, hasMdevMigration: boolean): boolean {
-  if (nic.kind === 'emulated') return false;
-  if (nic.kind === 'mdev') return need === 'any' || ((need === 'migratable-with-device-dirty-tracking' || need === 'migratable') && hasMdevMigration);
-  const hint = deviceMigrationHint(nic.vfioDriver);
+/** Whether the NIC can serve the need: 'as-is', 'tracking-off' (switch its DMA logging off for it), or null. */
+export function deviceFit(nic: NicSpec, need: DeviceNeed, hasMdevMigration: boolean, canSwitchTrackingOff: boolean): 'as-is' | 'tracking-off' | null {
+  if (nic.kind === 'emulated') return null;
+  const hasMigration = nic.kind === 'mdev' ? hasMdevMigration : deviceMigrationHint(nic.vfioDriver).hasMigration;
+  const hasDeviceTracking = nic.kind === 'mdev' ? hasMdevMigration : deviceMigrationHint(nic.vfioDriver).hasDeviceDirtyTracking === true;
   switch (need) {
-    case 'any': return true;
-    case 'without-migration': return !hint.hasMigration;
-    case 'migratable': return hint.hasMigration;
-    case 'migratable-with-device-dirty-tracking': return hint.hasMigration && hint.hasDeviceDirtyTracking === true;
-    case 'migratable-without-device-dirty-tracking': return hint.hasMigration && hint.hasDeviceDirtyTracking === false;
+    case 'any': return 'as-is';
+    case 'without-migration': return hasMigration ? null : 'as-is';
+    case 'migratable': return hasMigration ? 'as-is' : null;
+    case 'migratable-with-device-dirty-tracking': return hasMigration && hasDeviceTracking ? 'as-is' : null;
+    case 'migratable-without-device-dirty-tracking': return !hasMigration ? null : !hasDeviceTracking ? 'as-is' : canSwitchTrackingOff ? 'tracking-off' : null;
   }
 }
 
 /**
- * Looks (read-only) for the device on the host: a VF must already be bound to the lab file's
- * vfioDriver — binding it is provisioning's job (harness/host/provisioning), done and journaled
- * before a run — and an mdev must already exist. Returns why not, otherwise.
+ * The device made ready on the host by the run's provisioning (VFs created and the VF bound, or
+ * the mdev created; journaled and undone at the end of the run). What the host lacks for it
+ * (no SR-IOV, no mdev parent) is a reason to skip; a provisioning step that fails is an ERROR.
  */
-async function readyDevice(runner: CommandRunner, host: string, nic: VfNicSpec | MdevNicSpec): Promise<AssignableDevice | string> {
-  if (nic.kind === 'mdev') {
-    const result = await runner.run(sh`[ -e /sys/bus/mdev/devices/${nic.uuid} ] && echo present || echo absent`);
-    return result.stdout.includes('present') ? { host, nic, kind: 'mdev', address: nic.uuid, qemuName: nic.uuid }
-      : `mdev ${nic.uuid} (${nic.parent} ${nic.type}) of ${nic.name} does not exist on ${host}: create it first (provisioning)`;
-  }
-  const link = `/sys/bus/pci/devices/${nic.pf}/virtfn${nic.vfIndex}`;
-  const result = await runner.run(sh`v=$(readlink ${link}) || exit 3; v=\${v##*/}; d=-; [ -e /sys/bus/pci/devices/$v/driver ] && d=$(basename $(readlink /sys/bus/pci/devices/$v/driver)); echo "vf $v $d"`);
-  const match = /^vf (\S+) (\S+)$/m.exec(result.stdout);
-  if (result.exitCode !== 0 || match === null) return `VF ${nic.vfIndex} of PF ${nic.pf} (${nic.name}) does not exist on ${host}: create the VFs first (provisioning)`;
-  const [, bdf, driver] = match;
-  if (driver !== nic.vfioDriver) return `VF ${bdf} (${nic.name}) on ${host} is bound to ${driver === '-' ? 'no driver' : driver}, not ${nic.vfioDriver}: bind it first (provisioning)`;
-  return { host, nic, kind: 'vf', address: bdf!, qemuName: bdf! };
+async function readyDevice(session: LabSession, host: string, nic: VfNicSpec | MdevNicSpec): Promise<AssignableDevice | string> {
+  const missing = session.missingCapabilities(nic.kind === 'vf' ? ['vfio', 'sriov'] : ['vfio', 'mdev']);
+  if (missing !== null) return `${nic.name} (${nic.kind === 'vf' ? `VF of ${nic.pf}` : `mdev ${nic.parent} ${nic.type}`}) cannot be provisioned: ${missing}`;
+  const device = await session.provisionDevice(host, nic);
+  return device.kind === 'vf'
+    ? { host, nic, kind: 'vf', address: device.vf.vf, qemuName: device.vf.vf }
+    : { host, nic, kind: 'mdev', address: device.mdev.uuid, qemuName: device.mdev.uuid };
 }
 
 /** The first NIC of the lab file that fits the need and is ready on both hosts of the pair. */
@@ -82,22 +81,28 @@ export interface DeviceLookupOptions {
 export async function findDevicePair(session: LabSession, need: DeviceNeed, options: DeviceLookupOptions = {}): Promise<DevicePairLookup> {
   const { source, destination } = session.pair;
   const hasMdevMigration = session.missingCapabilities(['mdev-migration']) === null;
-  const candidates = session.host(source).nics.filter((nic) => fits(nic, need, hasMdevMigration) && !(options.exclude ?? []).includes(nic.name)
-    && (options.kinds === undefined || (nic.kind !== 'emulated' && options.kinds.includes(nic.kind))));
+  const canSwitchTrackingOff = [source, destination].every((host) => session.hostPreflight(host).facts?.qemu.vfioPciProperties.includes('x-device-dirty-page-tracking') === true);
+  // Devices that are what the need says come before those that stand for it with DMA logging off.
+  const candidates = session.host(source).nics
+    .map((nic) => ({ nic, fit: deviceFit(nic, need, hasMdevMigration, canSwitchTrackingOff) }))
+    .filter(({ nic, fit }) => fit !== null && !(options.exclude ?? []).includes(nic.name)
+      && (options.kinds === undefined || (nic.kind !== 'emulated' && options.kinds.includes(nic.kind))))
+    .sort((a, b) => Number(a.fit === 'tracking-off') - Number(b.fit === 'tracking-off'));
   const reasons: string[] = [];
-  for (const nic of candidates) {
+  for (const { nic, fit } of candidates) {
     const peer = session.host(destination).nics.find((n) => n.name === nic.name && n.kind === nic.kind);
     if (peer === undefined || peer.kind === 'emulated' || nic.kind === 'emulated') {
       reasons.push(`${nic.name} is not on ${destination}`);
       continue;
     }
-    const onSource = await readyDevice(session.hostRunner(source), source, nic);
-    const onDestination = await readyDevice(session.hostRunner(destination), destination, peer);
+    const onSource = await readyDevice(session, source, nic);
+    const onDestination = await readyDevice(session, destination, peer);
     if (typeof onSource === 'string' || typeof onDestination === 'string') {
       reasons.push(...[onSource, onDestination].filter((r): r is string => typeof r === 'string'));
       continue;
     }
-    return { isFound: true, source: onSource, destination: onDestination };
+    const needed = fit === 'tracking-off' ? { neededMigration: { deviceDirtyPageTracking: 'off' as const } } : {};
+    return { isFound: true, source: { ...onSource, ...needed }, destination: { ...onDestination, ...needed } };
   }
   const kinds = options.kinds === undefined ? '' : ` of kind ${options.kinds.join('/')}`;
   const other = (options.exclude ?? []).length > 0 ? ` other than ${(options.exclude ?? []).join(', ')}` : '';
@@ -107,7 +112,7 @@ export async function findDevicePair(session: LabSession, need: DeviceNeed, opti
 
 function describeNeed(need: DeviceNeed): string {
   switch (need) {
-    case 'migratable-without-device-dirty-tracking': return 'a VF with qat_vfio_pci, virtio_vfio_pci or xe_vfio_pci';
+    case 'migratable-without-device-dirty-tracking': return 'a VF with qat_vfio_pci, virtio_vfio_pci or xe_vfio_pci, or a device with DMA logging switched off (x-device-dirty-page-tracking=off)';
     case 'migratable-with-device-dirty-tracking': return 'a VF with mlx5_vfio_pci or pds_vfio_pci, or a migration-capable mdev such as mtty (capability mdev-migration)';
     case 'migratable': return 'a VF with a migration variant driver, or a migration-capable mdev such as mtty';
     case 'without-migration': return 'a VF bound to plain vfio-pci';
@@ -122,7 +127,8 @@ function describeNeed(need: DeviceNeed): string {
  * has it, for a real PCI function; never the legacy backend, brief §1.4).
  */
 export function expectsNoTrackerBlocker(session: LabSession, device: AssignableDevice, backend: VfioBackend): boolean {
-  const hasDeviceTracking = device.nic.kind === 'mdev' || (device.nic.kind === 'vf' && deviceMigrationHint(device.nic.vfioDriver).hasDeviceDirtyTracking === true);
+  const hasDeviceTracking = device.neededMigration?.deviceDirtyPageTracking !== 'off'
+    && (device.nic.kind === 'mdev' || (device.nic.kind === 'vf' && deviceMigrationHint(device.nic.vfioDriver).hasDeviceDirtyTracking === true));
   if (hasDeviceTracking) return false;
   const hasIommuTracking = backend === 'iommufd' && device.kind === 'vf' && session.missingCapabilities(['iommu-dirty-tracking']) === null;
   return !hasIommuTracking;
@@ -130,7 +136,9 @@ export function expectsNoTrackerBlocker(session: LabSession, device: AssignableD
 
 /** The VmNic QEMU gets for a device, with the backend and migration knobs of the scenario. */
 export function vfioVmNic(device: AssignableDevice, options: { readonly id: string; readonly backend: VfioBackend; readonly migration?: VfioMigrationOptions }): VfioVmNic | MdevVmNic {
-  const migration = options.migration !== undefined ? { migration: options.migration } : {};
+  // The scenario's own knobs win over what the device needs to stand for it.
+  const merged = { ...device.neededMigration, ...options.migration };
+  const migration = Object.keys(merged).length > 0 ? { migration: merged } : {};
   return device.kind === 'vf'
     ? { kind: 'vfio', id: options.id, host: device.address, backend: options.backend, ...migration }
     : { kind: 'mdev', id: options.id, uuid: device.address, backend: options.backend, ...migration };
