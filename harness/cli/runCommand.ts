@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import { join, relative, resolve } from 'node:path';
 import Mocha from 'mocha';
 import { readEnvironment } from '../config/environment.js';
+import { withQemuBuild } from '../config/withQemuBuild.js';
 import { bugRunSelection } from '../bugs/bugCatalogue.js';
 import { causeChain, InfrastructureError } from '../errors.js';
 import { MEASUREMENT_UNITS } from '../measure/computeMeasurements.js';
@@ -26,6 +27,7 @@ interface RunOptions {
   readonly retries?: string;
   readonly shard?: string;
   readonly wait?: string;
+  readonly qemu?: string;
 }
 
 export function addRunCommand(program: Command, io: CliIo): void {
@@ -38,6 +40,7 @@ export function addRunCommand(program: Command, io: CliIo): void {
     .option('--pair <name>', 'the host pair (default: the first in the lab file)')
     .option('--wait <seconds>', 'wait this long for a pair another run holds (default: fail at once naming the holder)', '0')
     .option('--retries <n>', 'retry a failed test up to n times; a pass after a failure is FLAKY', '0')
+    .option('--qemu <build>', 'run every host with this QEMU build of the lab file\'s qemu: section (default: each host\'s own)')
     .option('--shard <i/n>', 'run only the i-th of n deterministic shares of the tests (merge them with "hil report --merge")')
     .action(async (suites: string[], options: RunOptions) => {
       io.setExitCode(await runSuites(program, io, suites, options));
@@ -68,7 +71,7 @@ function newRunId(): string {
 }
 
 async function runSuites(program: Command, io: CliIo, suites: readonly string[], options: RunOptions): Promise<number> {
-  const lab = loadLabOption(program);
+  const lab = options.qemu === undefined ? loadLabOption(program) : withQemuBuild(loadLabOption(program), options.qemu);
   // --bug <id>: the bug's own suite file, and only its test (harness/bugs/bugCatalogue.ts).
   const bug = options.bug === undefined ? null : bugRunSelection(options.bug);
   const grep = bug?.grep ?? options.grep;
