@@ -1,21 +1,25 @@
 import type { GuestConsole } from '../console/GuestConsole.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage, HarnessError } from '../errors.js';
 import { waitFor } from '../waitFor.js';
 
 /**
  * Waits until the guest's console shell answers a command. For VMs without a probe stream (the
  * VFIO scenarios give the guest no lab network): characters typed before the guest's serial port
- * is open are lost, so each try is a fresh short command with its own markers, after a Ctrl-C:
- * a try that lost some characters (a quote among them) leaves the shell in a continued line,
- * where every later try would be taken as more of it.
+ * is open are lost, so each try is a fresh short command with its own markers; every try after
+ * the first starts with a Ctrl-C: a try that lost some characters (a quote among them) leaves the
+ * shell in a continued line, where every later try would be taken as more of it. (Not before the
+ * first: until socat has the remote pty in raw mode a Ctrl-C is a SIGINT to socat.) A console
+ * whose attach command ended ends the wait at once.
  */
 export async function waitForGuestShell(guest: Pick<GuestConsole, 'run' | 'write' | 'where'>, timeoutMs: number): Promise<void> {
+  let tries = 0;
   await waitFor(`the guest shell over ${guest.where}`, async () => {
+    if (tries++ > 0) guest.write('\x03');
     try {
-      guest.write('\x03');
       const result = await guest.run('echo hil-shell-ok', { timeoutMs: 3000 });
       return result.stdout.includes('hil-shell-ok') ? { isDone: true, value: undefined } : { isDone: false, seen: result.stdout.slice(-200) };
     } catch (error) {
+      if (error instanceof HarnessError && error.code === 'CONSOLE_CLOSED') throw error;
       return { isDone: false, seen: errorMessage(error).slice(0, 200) };
     }
   }, { timeoutMs, intervalMs: 0 });
