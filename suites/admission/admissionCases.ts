@@ -74,7 +74,8 @@ export const ADMISSION_CASES: readonly AdmissionCase[] = [
     precondition: (f) => (f.memTotalMiB > TYPE1_BITMAP_LIMIT_MIB * 1.05 ? null : `missing capability: host memory for a guest above 8 TiB (host has ${f.memTotalMiB} MiB)`),
     expect: () => ({ kind: 'realize-error', text: 'Migration is currently not supported with large memory VM due to dirty tracking limitation in backend', isNamed: true }) },
   { id: 'A12', setup: 'intel-iommu without caching-mode=on + a VFIO device', backends: ['legacy', 'iommufd'], need: 'any', capabilities: ['viommu'], migration: {}, viommu: { model: 'intel-iommu', hasCachingMode: false },
-    expect: () => ({ kind: 'realize-error', text: 'We need to set caching-mode=on for intel-iommu to enable device assignment with IOMMU protection', isNamed: false }) },
+    // The wording moved with the 11.0 vIOMMU rework: 11.1.3 says "vfio <BDF>: Failed to set vIOMMU: Device assignment is not allowed without enabling caching-mode=on for Intel IOMMU."
+    expect: (series) => ({ kind: 'realize-error', text: series === 'post' ? 'Device assignment is not allowed without enabling caching-mode=on for Intel IOMMU' : 'We need to set caching-mode=on for intel-iommu to enable device assignment with IOMMU protection', isNamed: false }) },
 ];
 
 export const A11_GUEST_RAM_MIB = TYPE1_BITMAP_LIMIT_MIB + 1024;
