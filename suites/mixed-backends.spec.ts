@@ -1,7 +1,6 @@
 import * as chai from 'chai';
 import { migrationAssertions } from '../harness/assert/migrationAssertions.js';
 import { readBootId } from '../harness/guest/readBootId.js';
-import { waitForGuestShell } from '../harness/guest/waitForGuestShell.js';
 import { requireCapabilities } from '../harness/mocha/mochaContext.js';
 import type { VfioMigrationOptions, VmNic } from '../harness/qemu/VmSpec.js';
 import { expectsNoTrackerBlocker, requireDevicePair, vfioVmNic, type AssignableDevice } from '../harness/session/assignableDevices.js';
@@ -58,7 +57,7 @@ describe('mixed-backends: one VFIO device on the legacy container, one on IOMMUF
     const migration: VfioMigrationOptions = { enableMigration: 'on', migrationEvents: true };
     const src = await lab.launchVm(this.scope, { host: lab.pair.source, role: 'src', nics: mixedNics(pair, 'source', migration) });
     const console = src.openConsole();
-    await waitForGuestShell(console, lab.lab.defaults.timeouts.bootMs);
+    await src.waitForShell(lab.lab.defaults.timeouts.bootMs);
     const bootId = await readBootId(console);
     const dst = await lab.launchVm(this.scope, { host: lab.pair.destination, role: 'dst', nics: mixedNics(pair, 'destination', migration), isIncoming: true });
     const record = await lab.migrate(this.scope, src, dst);

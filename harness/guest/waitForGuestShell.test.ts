@@ -33,4 +33,12 @@ describe('waitForGuestShell', () => {
     expect(error.message).to.include('the attach command exited');
     expect(console.log).to.deep.equal(['run echo hil-shell-ok']);
   });
+
+  it('ends with the caller\'s error when it says to abandon (a guest that reset itself)', async () => {
+    const console = scriptedConsole([new HarnessError('CONSOLE_TIMEOUT', 'no marker')]);
+    let checks = 0;
+    const error = await rejectionOf(waitForGuestShell(console, 60_000, { whyAbandon: () => (++checks >= 3 ? new Error('the guest reset itself 1 time(s)') : null) }));
+    expect(error.message).to.equal('the guest reset itself 1 time(s)');
+    expect(console.log.filter((l) => l.startsWith('run'))).to.have.length(2);
+  });
 });

@@ -2,6 +2,11 @@ import type { GuestConsole } from '../console/GuestConsole.js';
 import { errorMessage, HarnessError } from '../errors.js';
 import { waitFor } from '../waitFor.js';
 
+export interface WaitForShellOptions {
+  /** Checked before each try: an error to end the wait with (e.g. the guest reset itself), or null. */
+  readonly whyAbandon?: () => Error | null;
+}
+
 /**
  * Waits until the guest's console shell answers a command. For VMs without a probe stream (the
  * VFIO scenarios give the guest no lab network): characters typed before the guest's serial port
@@ -11,9 +16,11 @@ import { waitFor } from '../waitFor.js';
  * first: until socat has the remote pty in raw mode a Ctrl-C is a SIGINT to socat.) A console
  * whose attach command ended ends the wait at once.
  */
-export async function waitForGuestShell(guest: Pick<GuestConsole, 'run' | 'write' | 'where'>, timeoutMs: number): Promise<void> {
+export async function waitForGuestShell(guest: Pick<GuestConsole, 'run' | 'write' | 'where'>, timeoutMs: number, options: WaitForShellOptions = {}): Promise<void> {
   let tries = 0;
   await waitFor(`the guest shell over ${guest.where}`, async () => {
+    const abandoned = options.whyAbandon?.() ?? null;
+    if (abandoned !== null) throw abandoned;
     if (tries++ > 0) guest.write('\x03');
     try {
       const result = await guest.run('echo hil-shell-ok', { timeoutMs: 3000 });

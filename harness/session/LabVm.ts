@@ -2,6 +2,8 @@ import type { HostSpec } from '../config/types.js';
 import { GuestConsole } from '../console/GuestConsole.js';
 import type { QemuProcess } from '../qemu/QemuProcess.js';
 import type { QmpClient } from '../qmp/QmpClient.js';
+import { InfrastructureError } from '../errors.js';
+import { waitForGuestShell } from '../guest/waitForGuestShell.js';
 
 /** A VM the session launched on a lab host: its QEMU process, QMP and (on demand) its console. */
 export class LabVm {
@@ -30,6 +32,22 @@ export class LabVm {
       this.console.open();
     }
     return this.console;
+  }
+
+  /**
+   * Waits for the guest's shell on its console. A guest that resets itself before it answers (QMP
+   * RESET from the guest: a triple fault or a panic with panic=-1) ends the wait at once as a lab
+   * failure: it has not reached anything a migration test judges. The nested lab's L2 guests do
+   * this now and then (KVM on TCG's emulated SVM).
+   */
+  async waitForShell(timeoutMs: number): Promise<void> {
+    await waitForGuestShell(this.openConsole(), timeoutMs, {
+      whyAbandon: () => {
+        const resets = this.qmp.history.filter((e) => e.name === 'RESET' && e.data['guest'] === true);
+        if (resets.length === 0) return null;
+        return new InfrastructureError('GUEST_RESET_BEFORE_SHELL', `${this.name} on ${this.host.name}: the guest reset itself ${resets.length} time(s) before its shell answered (QMP RESET, reason ${String(resets[0]!.data['reason'] ?? 'not given')}); see its serial log`, { data: { vm: this.name, host: this.host.name } });
+      },
+    });
   }
 
   closeConsole(): void {

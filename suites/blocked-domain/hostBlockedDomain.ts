@@ -3,7 +3,6 @@ import { observeMigration } from '../../harness/bugs/observeMigration.js';
 import { runChecked } from '../../harness/LocalRunner.js';
 import { domainSwitchHook, type DomainSwitchDuringMigration } from '../../harness/guest/domainSwitchHook.js';
 import { GUEST_PCI_IDS } from '../../harness/guest/guestPciFunctions.js';
-import { waitForGuestShell } from '../../harness/guest/waitForGuestShell.js';
 import type { GuestConsole } from '../../harness/console/GuestConsole.js';
 import type { VfioBackend, VfioMigrationOptions } from '../../harness/qemu/VmSpec.js';
 import type { LabSession } from '../../harness/session/LabSession.js';
@@ -74,7 +73,7 @@ export async function observeHostBlockedDomain(context: Mocha.Context, options: 
     maxBandwidthBytesPerSec: MAX_BANDWIDTH_BYTES_PER_SEC,
     beforeMigration: async (source) => {
       console = source.openConsole();
-      await waitForGuestShell(console, lab.lab.defaults.timeouts.bootMs);
+      await source.waitForShell(lab.lab.defaults.timeouts.bootMs);
       bdf = (await prepareGuestDevice(console, ids, `assigned ${devices.source.nic.name}`, options.way)).bdf;
     },
     hooks: (source) => {

@@ -1,7 +1,6 @@
 import * as chai from 'chai';
 import { migrationAssertions } from '../../harness/assert/migrationAssertions.js';
 import { readBootId } from '../../harness/guest/readBootId.js';
-import { waitForGuestShell } from '../../harness/guest/waitForGuestShell.js';
 import type { PhaseHook } from '../../harness/migration/PhaseHook.js';
 import { signalVmProcess } from '../../harness/qemu/probeVmProcess.js';
 import { requireMigratableVfioSetup, VFIO_DEVICE_ID } from '../migration/backendsSetup.js';
@@ -24,7 +23,7 @@ describe('failure/vfio-device: cancel and a killed destination with a VFIO devic
     this.scope.references.push(...FAILURE_REFERENCES);
     Object.assign(this.scope.labels, { scenario: 'D1-vfio', variant: variant.id });
     const src = await lab.launchVm(this.scope, { host: lab.pair.source, role: 'src', nics: setup.sourceNics });
-    await waitForGuestShell(src.openConsole(), lab.lab.defaults.timeouts.bootMs);
+    await src.waitForShell(lab.lab.defaults.timeouts.bootMs);
     const bootId = await readBootId(src.openConsole());
     const dst1 = await lab.launchVm(this.scope, { host: lab.pair.destination, role: 'dst1', nics: setup.destinationNics, isIncoming: true });
     const cancel: PhaseHook = { name: 'migrate_cancel', at: FAILURE_HOOK_AT, action: async () => { await src.qmp.execute('migrate_cancel'); } };
@@ -48,7 +47,7 @@ describe('failure/vfio-device: cancel and a killed destination with a VFIO devic
     this.scope.references.push(...FAILURE_REFERENCES);
     Object.assign(this.scope.labels, { scenario: 'D2-vfio', variant: variant.id });
     const src = await lab.launchVm(this.scope, { host: lab.pair.source, role: 'src', nics: setup.sourceNics });
-    await waitForGuestShell(src.openConsole(), lab.lab.defaults.timeouts.bootMs);
+    await src.waitForShell(lab.lab.defaults.timeouts.bootMs);
     const bootId = await readBootId(src.openConsole());
     const dst = await lab.launchVm(this.scope, { host: lab.pair.destination, role: 'dst', nics: setup.destinationNics, isIncoming: true });
     const kill: PhaseHook = { name: 'SIGKILL the destination QEMU', at: FAILURE_HOOK_AT, action: async () => { await signalVmProcess(lab.hostRunner(dst.host.name), dst.process.pid, dst.name, 'KILL'); } };

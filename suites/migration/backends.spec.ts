@@ -1,7 +1,6 @@
 import * as chai from 'chai';
 import { migrationAssertions } from '../../harness/assert/migrationAssertions.js';
 import { readBootId } from '../../harness/guest/readBootId.js';
-import { waitForGuestShell } from '../../harness/guest/waitForGuestShell.js';
 import { summarize } from '../../harness/measure/statistics.js';
 import type { MigrationRecord } from '../../harness/migration/MigrationRecord.js';
 import type { PhaseHook } from '../../harness/migration/PhaseHook.js';
@@ -52,7 +51,7 @@ async function stopCopyRun(context: Mocha.Context, role: string, sourceNics: rea
   const lab = context.lab;
   const guest = lab.lab.guests['default']!;
   const src = await lab.launchVm(context.scope, { host: lab.pair.source, role: `${role}_src`, nics: sourceNics, tracePatterns: TRACES });
-  await waitForGuestShell(src.openConsole(), lab.lab.defaults.timeouts.bootMs);
+  await src.waitForShell(lab.lab.defaults.timeouts.bootMs);
   await afterBoot?.(src);
   const dst = await lab.launchVm(context.scope, { host: lab.pair.destination, role: `${role}_dst`, nics: destinationNics, isIncoming: true, tracePatterns: TRACES });
   const wholeRamMs = Math.ceil((guest.memoryMiB * 1048576 / lab.lab.defaults.migration.maxBandwidthBytesPerSec) * 1000 * 2);
@@ -78,7 +77,7 @@ async function pingPong(context: Mocha.Context, variant: TrackerVariant): Promis
   const nicsOn = (host: string) => (host === lab.pair.source ? setup.sourceNics : setup.destinationNics);
   let vm: LabVm = await lab.launchVm(context.scope, { host: hosts[0], role: 'vm0', nics: nicsOn(hosts[0]), tracePatterns: TRACES });
   const console = vm.openConsole();
-  await waitForGuestShell(console, lab.lab.defaults.timeouts.bootMs);
+  await vm.waitForShell(lab.lab.defaults.timeouts.bootMs);
   const bootId = await readBootId(console);
   const downtimes: number[] = [];
   for (let i = 1; i <= MIGRATIONS; i++) {
