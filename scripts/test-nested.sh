@@ -20,8 +20,20 @@ on_fresh_hosts() {
   node bin/hil.js --lab labs/nested.yaml lab down >/dev/null
   node bin/hil.js --lab labs/nested.yaml lab up --no-preflight || exit 2
   # --retries 2: an L2 that resets itself before its shell answers is a lab ERROR
-  # (GUEST_RESET_BEFORE_SHELL); a test that passes on a later attempt is reported FLAKY.
-  node bin/hil.js --lab labs/nested.yaml run --retries 2 "$@" || status=1
+  # (GUEST_RESET_BEFORE_SHELL); a test that passes on a later attempt is reported FLAKY. A run
+  # whose only failures are such resets (exit 2) is reported, not failed: on an L1 that has
+  # started resetting L2s, retries reset too. Any FAIL, UNEXPECTED or other ERROR fails the stage.
+  local out rc results
+  out=$(mktemp)
+  node bin/hil.js --lab labs/nested.yaml run --retries 2 "$@" | tee "$out"
+  rc=${PIPESTATUS[0]}
+  results=$(sed -n 's/^results: *//p' "$out" | tail -n 1)
+  rm -f "$out"
+  if [ "$rc" -eq 2 ] && [ -n "$results" ] && node scripts/only-guest-resets.mjs "$results"; then
+    echo "nested-lab: the run's only failures are L2 guests that reset themselves (lab ERRORs above); not counted"
+  elif [ "$rc" -ne 0 ]; then
+    status=1
+  fi
 }
 on_fresh_hosts suites/admission suites/migration
 on_fresh_hosts suites/failure suites/blocked-domain suites/bugs suites/mixed-backends.spec.ts
