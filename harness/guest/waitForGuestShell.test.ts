@@ -41,4 +41,10 @@ describe('waitForGuestShell', () => {
     expect(error.message).to.equal('the guest reset itself 1 time(s)');
     expect(console.log.filter((l) => l.startsWith('run'))).to.have.length(2);
   });
+
+  it('ends with the caller\'s timeout error when the shell never answers', async () => {
+    const console = scriptedConsole([new HarnessError('CONSOLE_TIMEOUT', 'no marker')]);
+    const error = await rejectionOf(waitForGuestShell(console, 50, { onTimeout: (what, ms) => new HarnessError('GUEST_NOT_READY', `${what}: nothing in ${ms} ms`) }));
+    expect([error.code, error.message]).to.deep.equal(['GUEST_NOT_READY', 'the guest shell over guest console of t: nothing in 50 ms']);
+  });
 });

@@ -5,6 +5,8 @@ import { waitFor } from '../waitFor.js';
 export interface WaitForShellOptions {
   /** Checked before each try: an error to end the wait with (e.g. the guest reset itself), or null. */
   readonly whyAbandon?: () => Error | null;
+  /** The error for a shell that did not answer in time (default: waitFor's WAIT_TIMEOUT). */
+  readonly onTimeout?: (what: string, timeoutMs: number, lastSeen: string) => Error;
 }
 
 /**
@@ -29,5 +31,5 @@ export async function waitForGuestShell(guest: Pick<GuestConsole, 'run' | 'write
       if (error instanceof HarnessError && error.code === 'CONSOLE_CLOSED') throw error;
       return { isDone: false, seen: errorMessage(error).slice(0, 200) };
     }
-  }, { timeoutMs, intervalMs: 0 });
+  }, { timeoutMs, intervalMs: 0, ...(options.onTimeout !== undefined ? { onTimeout: options.onTimeout } : {}) });
 }

@@ -37,11 +37,13 @@ export class LabVm {
   /**
    * Waits for the guest's shell on its console. A guest that resets itself before it answers (QMP
    * RESET from the guest: a triple fault or a panic with panic=-1) ends the wait at once as a lab
-   * failure: it has not reached anything a migration test judges. The nested lab's L2 guests do
-   * this now and then (KVM on TCG's emulated SVM).
+   * failure: it has not reached anything a migration test judges. So is a guest whose shell does
+   * not answer in time (GUEST_NOT_READY): it never finished booting. The nested lab's L2 guests do
+   * both now and then (KVM on TCG's emulated SVM).
    */
   async waitForShell(timeoutMs: number): Promise<void> {
     await waitForGuestShell(this.openConsole(), timeoutMs, {
+      onTimeout: (what, ms, lastSeen) => new InfrastructureError('GUEST_NOT_READY', `${this.name} on ${this.host.name}: the guest's shell did not answer within ${ms} ms, it did not finish booting (waiting for ${what}; last seen: ${lastSeen}); see its serial log`, { data: { vm: this.name, host: this.host.name } }),
       whyAbandon: () => {
         const resets = this.qmp.history.filter((e) => e.name === 'RESET' && e.data['guest'] === true);
         if (resets.length === 0) return null;
