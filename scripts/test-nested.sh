@@ -20,8 +20,9 @@ on_fresh_hosts() {
   node bin/hil.js --lab labs/nested.yaml lab down >/dev/null
   node bin/hil.js --lab labs/nested.yaml lab up --no-preflight || exit 2
   # --retries 2: an L2 that resets itself before its shell answers is a lab ERROR
-  # (GUEST_RESET_BEFORE_SHELL); a test that passes on a later attempt is reported FLAKY. A run
-  # whose only failures are such resets (exit 2) is reported, not failed: on an L1 that has
+  # (GUEST_RESET_BEFORE_SHELL), as is one that hangs booting (GUEST_NOT_READY); a test that passes
+  # on a later attempt is reported FLAKY. A run
+  # whose only failures are such guests (exit 2) is reported, not failed: on an L1 that has
   # started resetting L2s, retries reset too. Any FAIL, UNEXPECTED or other ERROR fails the stage.
   local out rc results
   out=$(mktemp)
