@@ -30,7 +30,7 @@ on_fresh_hosts() {
   rc=${PIPESTATUS[0]}
   results=$(sed -n 's/^results: *//p' "$out" | tail -n 1)
   rm -f "$out"
-  if [ "$rc" -eq 2 ] && [ -n "$results" ] && node scripts/only-guest-resets.mjs "$results"; then
+  if [ "$rc" -eq 2 ] && [ -n "$results" ] && node scripts/only-guest-boot-errors.mjs "$results"; then
     echo "nested-lab: the run's only failures are L2 guests that reset themselves (lab ERRORs above); not counted"
   elif [ "$rc" -ne 0 ]; then
     status=1

@@ -40,9 +40,10 @@ export interface ProvisionedMdev {
 }
 
 /**
- * Changes a host's devices for a run: SR-IOV VFs, driver binding, mediated devices. Every change goes through
- * the host's undo journal with its exact undo before it is made (design.md §4), so teardown, or
- * the next preflight after a crash, puts each device back: bindings first, then VF counts.
+ * Changes a host's devices for a run: SR-IOV VFs, driver binding, mediated devices. Every change
+ * goes through the host's undo journal with its exact undo before it is made (design.md §4), so
+ * teardown, or the next preflight after a crash, puts each device back: newest first (bindings
+ * before VF counts, a created mdev removed).
  * open() refuses the machine the harness runs on unless hosts.<name>.allowLocalDevices is set.
  */
 export class DeviceProvisioner {
@@ -151,13 +152,12 @@ export class DeviceProvisioner {
     const device = mdevDevicePath(this.sysfsRoot, nic.uuid);
     const typeDir = mdevTypePath(this.sysfsRoot, nic.parent, nic.type);
     const where = `${nic.name} on ${this.runner.where}`;
-    const read = async () => (await runRead(this.runner, [
+    const state = (await runRead(this.runner, [
       sh`d=${device}; t=${typeDir}; p=${`${this.sysfsRoot}/class/mdev_bus/${nic.parent}`}`,
       'if [ -e "$d" ]; then l=$(readlink "$d/mdev_type"); echo "exists ${l##*/}"; fi',
       'if [ -d "$p" ]; then echo parent; for x in "$p"/mdev_supported_types/*; do [ -e "$x" ] && echo "type ${x##*/}"; done; fi',
       'if [ -r "$t/available_instances" ]; then echo "available $(cat "$t/available_instances")"; fi',
     ].join('\n'), `read mdev ${nic.uuid}`)).stdout;
-    const state = await read();
     const existing = /^exists (\S*)$/m.exec(state);
     let isCreated = false;
     if (existing !== null) {
@@ -169,7 +169,7 @@ export class DeviceProvisioner {
       const available = /^available (\d+)$/m.exec(state);
       if (available !== null && Number(available[1]) === 0) this.precondition(`${where}: mdev type ${nic.parent} ${nic.type} has no available instances left (remove an unused mdev under /sys/bus/mdev/devices)`);
       const entry = await this.change(mdevCreateChange(this.sysfsRoot, nic.parent, nic.type, nic.uuid));
-      if (!/^exists /m.test(await read())) await this.failVerify(entry, `${where}: mdev ${nic.uuid} is absent after writing it to ${typeDir}/create`);
+      if (!(await this.isMdevPresent(nic.uuid))) await this.failVerify(entry, `${where}: mdev ${nic.uuid} is absent after writing it to ${typeDir}/create`);
       isCreated = true;
     }
     const nodes = await findMdevVfioNodes(this.runner, nic.uuid, { sysfsRoot: this.sysfsRoot, ...(this.options.devRoot !== undefined ? { devRoot: this.options.devRoot } : {}) });
@@ -184,8 +184,12 @@ export class DeviceProvisioner {
    */
   async refreshMdev(nic: MdevNicSpec): Promise<void> {
     const entry = await this.change(mdevRecreateChange(this.sysfsRoot, nic.parent, nic.type, nic.uuid));
-    const present = await runRead(this.runner, sh`if [ -e ${mdevDevicePath(this.sysfsRoot, nic.uuid)} ]; then echo present; fi`, `check mdev ${nic.uuid}`);
-    if (present.stdout.trim() !== 'present') await this.failVerify(entry, `${nic.name} on ${this.runner.where}: mdev ${nic.uuid} is absent after re-creating it`);
+    if (!(await this.isMdevPresent(nic.uuid))) await this.failVerify(entry, `${nic.name} on ${this.runner.where}: mdev ${nic.uuid} is absent after re-creating it`);
+  }
+
+  private async isMdevPresent(uuid: string): Promise<boolean> {
+    const result = await runRead(this.runner, sh`if [ -e ${mdevDevicePath(this.sysfsRoot, uuid)} ]; then echo present; fi`, `check mdev ${uuid}`);
+    return result.stdout.trim() === 'present';
   }
 
   private async change(commands: ChangeCommands): Promise<UndoJournalEntry> {
