@@ -5,6 +5,7 @@ import { requireCapabilities } from '../harness/mocha/mochaContext.js';
 import type { VfioMigrationOptions, VmNic } from '../harness/qemu/VmSpec.js';
 import { expectsNoTrackerBlocker, requireDevicePair, vfioVmNic, type AssignableDevice } from '../harness/session/assignableDevices.js';
 import { vfioDeviceStates } from './failure/migrationEvents.js';
+import { keyedIt } from '../harness/mocha/testId.js';
 
 chai.use(migrationAssertions);
 const { expect } = chai;
@@ -38,7 +39,7 @@ function mixedNics(pair: MixedPair, side: 'source' | 'destination', migration: V
 }
 
 describe('mixed-backends: one VFIO device on the legacy container, one on IOMMUFD, in the same VM', function () {
-  it('M1 enable-migration=auto: each device is judged on its own (brief §2.3 rule 3) — a blocker only for a device without a tracker on its backend, naming it', async function () {
+  keyedIt('M1', 'M1 enable-migration=auto: each device is judged on its own (brief §2.3 rule 3) — a blocker only for a device without a tracker on its backend, naming it', async function () {
     const pair = await requireMixedPair(this);
     const lab = this.lab;
     const src = await lab.launchVm(this.scope, { host: lab.pair.source, role: 'src', nics: mixedNics(pair, 'source', { enableMigration: 'auto' }) });
@@ -51,7 +52,7 @@ describe('mixed-backends: one VFIO device on the legacy container, one on IOMMUF
     }
   });
 
-  it('M2 enable-migration=on: both admitted, the migration completes, both devices go through their VFIO_MIGRATION states', async function () {
+  keyedIt('M2', 'M2 enable-migration=on: both admitted, the migration completes, both devices go through their VFIO_MIGRATION states', async function () {
     const pair = await requireMixedPair(this);
     const lab = this.lab;
     const migration: VfioMigrationOptions = { enableMigration: 'on', migrationEvents: true };

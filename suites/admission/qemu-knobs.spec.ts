@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { parseQemuVersion } from '../../harness/bugs/qemuFixState.js';
 import { SERIES_REFERENCES } from './seriesState.js';
+import { keyedIt } from '../../harness/mocha/testId.js';
 
 /** The knobs the admission matrix turns, and the QEMU release each appeared in (brief §2.1, §2.2, §3.1). */
 const VFIO_PCI_PROPERTIES: readonly (readonly [string, string])[] = [
@@ -18,7 +19,7 @@ function isAtLeast(version: string, since: string): boolean {
 }
 
 describe('admission/qemu-knobs: the QEMU under test has every knob the admission matrix turns, as its version promises (QEMU only)', function () {
-  it('vfio-pci and intel-iommu properties and the migration capabilities the A cases use, per QEMU version', async function () {
+  keyedIt('knobs', 'vfio-pci and intel-iommu properties and the migration capabilities the A cases use, per QEMU version', async function () {
     const lab = this.lab;
     const version = lab.hostPreflight(lab.pair.source).facts?.qemu.version ?? null;
     if (version === null || parseQemuVersion(version) === null) {

@@ -12,6 +12,7 @@ import {
   BLOCKED_DOMAIN_REFERENCES, DOMAIN_SWITCH_DEVICE_ARGS, domainSwitchLoop, expectedDefaultDomains, guestAppend, prepareGuestDevice,
   traceDeviceName, VTD_TRACE_PATTERNS, type DomainSwitchWay, type GuestIommuMode,
 } from './blockedDomainSetup.js';
+import { keyedIt } from '../../harness/mocha/testId.js';
 
 chai.use(migrationAssertions);
 const { expect } = chai;
@@ -39,7 +40,7 @@ const VARIANTS: readonly Variant[] = [
 
 describe('blocked-domain/guest: the guest moves a device behind its vIOMMU through the blocking domain while migration is active (brief §7 C, guest side)', function () {
   for (const variant of VARIANTS) {
-    it(`${variant.id} ${variant.title}: migration completes, every cycle succeeds inside pre-copy, the vIOMMU sees the switches, the device still works after`, async function () {
+    keyedIt(variant.id, `${variant.id} ${variant.title}: migration completes, every cycle succeeds inside pre-copy, the vIOMMU sees the switches, the device still works after`, async function () {
       requireCapabilities(this, ['emulated-nic', 'viommu']);
       const lab = this.lab;
       const guest = lab.lab.guests['default']!;

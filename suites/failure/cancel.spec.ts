@@ -5,12 +5,13 @@ import { requireCapabilities } from '../../harness/mocha/mochaContext.js';
 import type { PhaseHook } from '../../harness/migration/PhaseHook.js';
 import { FAILURE_HOOK_AT, FAILURE_MAX_BANDWIDTH_BYTES_PER_SEC, FAILURE_REFERENCES, startSourceGuest } from './failureSetup.js';
 import { migrationStatuses } from './migrationEvents.js';
+import { keyedIt } from '../../harness/mocha/testId.js';
 
 chai.use(migrationAssertions);
 const { expect } = chai;
 
 describe('failure/cancel: migrate_cancel during pre-copy (brief §7 D1)', function () {
-  it('D1 emulated NIC: MIGRATION cancelling → cancelled, the source keeps running the guest, a second migration then completes', async function () {
+  keyedIt('D1', 'D1 emulated NIC: MIGRATION cancelling → cancelled, the source keeps running the guest, a second migration then completes', async function () {
     requireCapabilities(this, ['emulated-nic']);
     const lab = this.lab;
     this.scope.references.push(...FAILURE_REFERENCES);

@@ -5,11 +5,12 @@ import type { PhaseHook } from '../../harness/migration/PhaseHook.js';
 import { signalVmProcess } from '../../harness/qemu/probeVmProcess.js';
 import { FAILURE_HOOK_AT, FAILURE_MAX_BANDWIDTH_BYTES_PER_SEC, FAILURE_REFERENCES, startSourceGuest } from './failureSetup.js';
 import { migrationStatuses } from './migrationEvents.js';
+import { keyedIt } from '../../harness/mocha/testId.js';
 
 const { expect } = chai;
 
 describe('failure/destination-killed: the destination QEMU dies mid-stream (brief §7 D2)', function () {
-  it('D2 emulated NIC: SIGKILL to the destination during pre-copy → source MIGRATION failed with error-desc, the source resumes and the guest keeps answering', async function () {
+  keyedIt('D2', 'D2 emulated NIC: SIGKILL to the destination during pre-copy → source MIGRATION failed with error-desc, the source resumes and the guest keeps answering', async function () {
     requireCapabilities(this, ['emulated-nic']);
     const lab = this.lab;
     this.scope.references.push(...FAILURE_REFERENCES);

@@ -3,6 +3,7 @@ import { readBootId } from '../../harness/guest/readBootId.js';
 import { requireCapabilities } from '../../harness/mocha/mochaContext.js';
 import { FAILURE_REFERENCES, startSourceGuest } from './failureSetup.js';
 import { migrationStatuses } from './migrationEvents.js';
+import { keyedIt } from '../../harness/mocha/testId.js';
 
 const { expect } = chai;
 
@@ -13,7 +14,7 @@ function hasExitOnError(version: string | null): boolean {
 }
 
 describe('failure/exit-on-error: a destination that cannot load the stream stays up and says why (brief §7 D3)', function () {
-  it('D3 emulated NIC: destination with a different NIC model, exit-on-error false → destination MIGRATION failed, query-migrate error-desc on the destination, QEMU still up, source resumed', async function () {
+  keyedIt('D3', 'D3 emulated NIC: destination with a different NIC model, exit-on-error false → destination MIGRATION failed, query-migrate error-desc on the destination, QEMU still up, source resumed', async function () {
     requireCapabilities(this, ['emulated-nic']);
     const lab = this.lab;
     const version = lab.hostPreflight(lab.pair.destination).facts?.qemu.version ?? null;

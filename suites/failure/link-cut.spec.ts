@@ -8,6 +8,7 @@ import type { TestScope } from '../../harness/session/TestScope.js';
 import { waitFor } from '../../harness/waitFor.js';
 import { FAILURE_HOOK_AT, FAILURE_MAX_BANDWIDTH_BYTES_PER_SEC, FAILURE_REFERENCES, startSourceGuest, waitForStall } from './failureSetup.js';
 import { migrationStatuses } from './migrationEvents.js';
+import { keyedIt } from '../../harness/mocha/testId.js';
 
 chai.use(migrationAssertions);
 const { expect } = chai;
@@ -26,7 +27,7 @@ async function cutLink(control: LinkControl, scope: TestScope, host: string): Pr
 }
 
 describe('failure/link-cut: the link between the hosts goes down mid-migration (brief §7 D)', function () {
-  it('D-link-a: cut during pre-copy → the stream stalls without failing; once the link is back the migration completes and the guest runs on the destination', async function () {
+  keyedIt('D-link-a', 'D-link-a: cut during pre-copy → the stream stalls without failing; once the link is back the migration completes and the guest runs on the destination', async function () {
     requireCapabilities(this, ['emulated-nic', 'link-control']);
     const lab = this.lab;
     const control = lab.linkControl!;
@@ -58,7 +59,7 @@ describe('failure/link-cut: the link between the hosts goes down mid-migration (
     expect(await readBootId(destination.openConsole()), 'boot id on the destination').to.equal(guest.bootId);
   });
 
-  it('D-link-b: cut during pre-copy and left down → the stream stalls, migrate_cancel still ends it, the source keeps running the guest', async function () {
+  keyedIt('D-link-b', 'D-link-b: cut during pre-copy and left down → the stream stalls, migrate_cancel still ends it, the source keeps running the guest', async function () {
     requireCapabilities(this, ['emulated-nic', 'link-control']);
     const lab = this.lab;
     const control = lab.linkControl!;

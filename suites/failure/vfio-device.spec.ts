@@ -6,6 +6,7 @@ import { signalVmProcess } from '../../harness/qemu/probeVmProcess.js';
 import { requireMigratableVfioSetup, VFIO_DEVICE_ID } from '../migration/backendsSetup.js';
 import { FAILURE_HOOK_AT, FAILURE_MAX_BANDWIDTH_BYTES_PER_SEC, FAILURE_REFERENCES } from './failureSetup.js';
 import { vfioDeviceStates } from './migrationEvents.js';
+import { keyedIt } from '../../harness/mocha/testId.js';
 
 chai.use(migrationAssertions);
 const { expect } = chai;
@@ -17,7 +18,7 @@ function expectSourceDeviceRunning(states: readonly string[]): void {
 }
 
 describe('failure/vfio-device: cancel and a killed destination with a VFIO device (brief §7 D1, D2)', function () {
-  it('D1 VFIO: migrate_cancel during pre-copy → the source device goes back to running, a second migration completes', async function () {
+  keyedIt('D1-vfio', 'D1 VFIO: migrate_cancel during pre-copy → the source device goes back to running, a second migration completes', async function () {
     const { variant, setup } = await requireMigratableVfioSetup(this);
     const lab = this.lab;
     this.scope.references.push(...FAILURE_REFERENCES);
@@ -41,7 +42,7 @@ describe('failure/vfio-device: cancel and a killed destination with a VFIO devic
     expect(await readBootId(dst2.openConsole()), 'boot id after the second migration').to.equal(bootId);
   });
 
-  it('D2 VFIO: SIGKILL to the destination during pre-copy → failed with error-desc, the source device back to running, the guest runs on', async function () {
+  keyedIt('D2-vfio', 'D2 VFIO: SIGKILL to the destination during pre-copy → failed with error-desc, the source device back to running, the guest runs on', async function () {
     const { variant, setup } = await requireMigratableVfioSetup(this);
     const lab = this.lab;
     this.scope.references.push(...FAILURE_REFERENCES);

@@ -8,6 +8,7 @@ import type { VmNic } from '../../harness/qemu/VmSpec.js';
 import type { LabVm } from '../../harness/session/LabVm.js';
 import { migrationStatuses, vfioDeviceStates } from '../failure/migrationEvents.js';
 import { requireVfioSetup, TRACKER_VARIANTS, VFIO_DEVICE_ID, type TrackerVariant } from './backendsSetup.js';
+import { keyedIt } from '../../harness/mocha/testId.js';
 
 chai.use(migrationAssertions);
 const { expect } = chai;
@@ -103,12 +104,12 @@ async function pingPong(context: Mocha.Context, variant: TrackerVariant): Promis
 describe('migration/backends: VFIO migration per backend and dirty tracker (brief §7 B)', function () {
   // B(iv) has its own test below: a perpetually dirty guest does not converge at the default limit.
   for (const variant of TRACKER_VARIANTS.filter((v) => v.id !== 'iv')) {
-    it(`B(${variant.id}) ${variant.title}: ${MIGRATIONS} migrations A→B→A, VFIO_MIGRATION sequences on both ends, vfio bytes, downtime percentiles`, async function () {
+    keyedIt(`B(${variant.id})`, `B(${variant.id}) ${variant.title}: ${MIGRATIONS} migrations A→B→A, VFIO_MIGRATION sequences on both ends, vfio bytes, downtime percentiles`, async function () {
       await pingPong(this, variant);
     });
   }
 
-  it('B(iv) perpetual dirty: legacy + enable-migration=on on a device without DMA logging — stop-copy RAM bytes against the same guest without the VFIO device (the thread\'s "1TB guest, 1 min downtime" at lab scale)', async function () {
+  keyedIt('B(iv)', 'B(iv) perpetual dirty: legacy + enable-migration=on on a device without DMA logging — stop-copy RAM bytes against the same guest without the VFIO device (the thread\'s "1TB guest, 1 min downtime" at lab scale)', async function () {
     const variant = TRACKER_VARIANTS.find((v) => v.id === 'iv')!;
     const setup = await requireVfioSetup(this, variant);
     const lab = this.lab;

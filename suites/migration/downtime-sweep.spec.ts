@@ -3,6 +3,7 @@ import { migrationAssertions } from '../../harness/assert/migrationAssertions.js
 import { readBootId } from '../../harness/guest/readBootId.js';
 import { requireCapabilities } from '../../harness/mocha/mochaContext.js';
 import type { LabVm } from '../../harness/session/LabVm.js';
+import { keyedIt } from '../../harness/mocha/testId.js';
 
 chai.use(migrationAssertions);
 const { expect } = chai;
@@ -20,7 +21,7 @@ interface SweepPoint {
 }
 
 describe('migration/downtime-sweep: downtime-limit swept at a fixed bandwidth (brief §7 E3)', function () {
-  it(`downtime-limit ${LIMITS_MS.join('/')} ms at ${BANDWIDTH_BYTES_PER_SEC / 1048576} MiB/s: each migration within limit·2 + c; the loosest limit leaves at least as many bytes for stop-copy, the tightest takes at least as many passes`, async function () {
+  keyedIt('E3', `downtime-limit ${LIMITS_MS.join('/')} ms at ${BANDWIDTH_BYTES_PER_SEC / 1048576} MiB/s: each migration within limit·2 + c; the loosest limit leaves at least as many bytes for stop-copy, the tightest takes at least as many passes`, async function () {
     requireCapabilities(this, ['emulated-nic']);
     const lab = this.lab;
     this.scope.references.push('vfio-migration brief §7 E3 (downtime-limit sweep, downtime ≤ limit·k + c), §3.4 (the achieved downtime may exceed the limit)');

@@ -4,6 +4,7 @@ import { NIC_GUEST_DRIVER, readGuestImageFacts } from '../../harness/guest/Guest
 import { readBootId } from '../../harness/guest/readBootId.js';
 import { requireCapabilities } from '../../harness/mocha/mochaContext.js';
 import type { Capability } from '../../harness/host/capabilities.js';
+import { keyedIt } from '../../harness/mocha/testId.js';
 
 chai.use(migrationAssertions);
 const { expect } = chai;
@@ -15,7 +16,7 @@ const NIC_MODELS = ['virtio-net-pci', 'e1000e'] as const;
 describe('migration/ping-pong: the guest migrates A→B→A and keeps running', function () {
   for (const nicModel of NIC_MODELS) {
     for (const hasViommu of [false, true]) {
-      it(`${nicModel}, ${hasViommu ? 'with vIOMMU' : 'no vIOMMU'}: ${MIGRATIONS} migrations, same boot id, downtime and outage within limits`, async function () {
+      keyedIt(`${nicModel}/${hasViommu ? 'viommu' : 'no-viommu'}`, `${nicModel}, ${hasViommu ? 'with vIOMMU' : 'no vIOMMU'}: ${MIGRATIONS} migrations, same boot id, downtime and outage within limits`, async function () {
         const lab = this.lab;
         const guest = lab.lab.guests['default']!;
         // Labelled before any skip, so a skipped cell still shows in the report's matrix.

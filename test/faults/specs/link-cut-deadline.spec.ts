@@ -3,6 +3,7 @@ import { requireCapabilities } from '../../../harness/mocha/mochaContext.js';
 import type { PhaseHook } from '../../../harness/migration/PhaseHook.js';
 import { waitFor } from '../../../harness/waitFor.js';
 import { SLOW_MAX_BANDWIDTH_BYTES_PER_SEC } from './faultWindow.js';
+import { keyedIt } from '../../../harness/mocha/testId.js';
 
 const { expect } = chai;
 
@@ -14,7 +15,7 @@ const { expect } = chai;
 const DEADLINE_MS = 6000;
 
 describe('faults/link-cut-deadline: the link between the hosts is cut and stays down past the migration deadline (issue 6)', function () {
-  it('the harness ends the stalled migration at its deadline with the phase and the last query-migrate, and the source keeps running', async function () {
+  keyedIt('link-cut-deadline', 'the harness ends the stalled migration at its deadline with the phase and the last query-migrate, and the source keeps running', async function () {
     requireCapabilities(this, ['emulated-nic', 'link-control']);
     const lab = this.lab;
     const control = lab.linkControl!;

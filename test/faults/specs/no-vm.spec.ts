@@ -1,4 +1,5 @@
 import * as chai from 'chai';
+import { keyedIt } from '../../../harness/mocha/testId.js';
 
 const { expect } = chai;
 
@@ -7,7 +8,7 @@ const { expect } = chai;
  * (preflight) and ends. What the hosts hold after it is what the opening did not clean.
  */
 describe('faults/no-vm: a run that starts nothing on the hosts', function () {
-  it('the pair is leased and preflighted', function () {
+  keyedIt('no-vm', 'the pair is leased and preflighted', function () {
     expect(this.lab.preflight.isReady, 'preflight').to.equal(true);
   });
 });

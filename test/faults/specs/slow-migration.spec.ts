@@ -1,11 +1,12 @@
 import * as chai from 'chai';
 import { requireCapabilities } from '../../../harness/mocha/mochaContext.js';
 import { SLOW_MAX_BANDWIDTH_BYTES_PER_SEC } from './faultWindow.js';
+import { keyedIt } from '../../../harness/mocha/testId.js';
 
 const { expect } = chai;
 
 describe('faults/slow-migration: one long pre-copy for faults injected from outside the run', function () {
-  it('the guest migrates from the source to the destination at 4 MiB/s', async function () {
+  keyedIt('slow-migration', 'the guest migrates from the source to the destination at 4 MiB/s', async function () {
     requireCapabilities(this, ['emulated-nic']);
     const lab = this.lab;
     Object.assign(this.scope.labels, { scenario: 'fault-window', backend: 'emulated' });
