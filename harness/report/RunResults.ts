@@ -1,3 +1,4 @@
+import type { Expectation } from '../config/loadExpectations.js';
 import type { HostPreflight } from '../host/preflightHost.js';
 import type { Measurements } from '../migration/MigrationRecord.js';
 
@@ -29,7 +30,40 @@ export interface RunResults {
   readonly mergedFrom?: readonly MergedRun[];
   /** Unit of each measurement name (computeMeasurements.ts MEASUREMENT_UNITS); absent in early files. */
   readonly measurementUnits?: Readonly<Record<string, string>>;
+  /** The revision of the harness and suite sources the run's compiled code was built from; absent in early files. */
+  readonly sources?: SourceRevision;
+  /** `hil run --expect FILE`: the run held against its expectation file; absent without one. */
+  expectations?: ExpectationReport;
   readonly tests: TestResult[];
+}
+
+export interface SourceRevision {
+  /** `git rev-parse HEAD` of the project, or null outside a git checkout. */
+  readonly commit: string | null;
+  /** True when harness/ or suites/ differ from that commit (uncommitted or untracked files); null when unknown. */
+  readonly isDirty: boolean | null;
+  /** The differing paths (at most 50), from `git status --porcelain`. */
+  readonly dirtyPaths: readonly string[];
+  /** Why commit or isDirty is null (no git, not a checkout). */
+  readonly note: string | null;
+}
+
+export interface ExpectationReport {
+  readonly file: string;
+  /** Tests of the run that the file names and whose outcome matched. */
+  readonly matched: number;
+  /** Every difference: a test whose outcome differs, a test the file names that did not run, a test the file does not name. */
+  readonly mismatches: readonly ExpectationMismatch[];
+  /** Ids the file names whose spec files this run did not load (another selection of suites): not judged. */
+  readonly notInRun: readonly string[];
+}
+
+export interface ExpectationMismatch {
+  readonly id: string;
+  readonly kind: 'outcome' | 'missing' | 'unexpected-test' | 'known-failure-passed';
+  readonly expected: Expectation | null;
+  readonly actual: Outcome | null;
+  readonly text: string;
 }
 
 export interface ShardSpec {
@@ -47,7 +81,7 @@ export interface MergedRun {
 }
 
 export interface TestResult {
-  /** Stable id: the suite path and title ("migration/ping-pong > virtio-net-pci, no vIOMMU > A→B→A ×3"). */
+  /** Stable id: the spec file and the key the test declared ("migration/ping-pong:virtio-net-pci/no-viommu"); a failed hook's adds "#before-each" etc. */
   readonly id: string;
   readonly title: string;
   readonly suite: string;
@@ -63,7 +97,23 @@ export interface TestResult {
   labels: Readonly<Record<string, string>>;
   migrations: MigrationResult[];
   artifacts: Artifact[];
+  /** How many times the test ran: 1, or more when a lab ERROR was retried (`hil run --retries`). */
   attempts: number;
+  /** Every attempt before the last, oldest first; the fields above are the last attempt's. */
+  earlierAttempts?: AttemptResult[];
+  /** With `hil run --expect`: what the file expected of this test and whether it held. */
+  expectation?: { readonly expected: Expectation | null; readonly isMet: boolean; readonly text: string };
+}
+
+/** One attempt of a retried test, kept whole: a retry must not hide what the earlier attempt saw. */
+export interface AttemptResult {
+  /** 1-based. */
+  readonly attempt: number;
+  readonly outcome: Outcome;
+  readonly durationMs: number;
+  readonly error: TestResult['error'];
+  readonly migrations: MigrationResult[];
+  readonly artifacts: Artifact[];
 }
 
 export interface MigrationResult {

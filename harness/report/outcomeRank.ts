@@ -33,3 +33,13 @@ export function isPassing(outcome: Outcome): boolean {
 export function isFailing(outcome: Outcome): boolean {
   return outcome === 'FAIL' || outcome === 'UNEXPECTED' || outcome === 'ERROR';
 }
+
+/**
+ * A test that needed a retry to reach its verdict: a lab ERROR, then a pass (outcome FLAKY) or a
+ * bug verdict, which keeps its own outcome so the verdict stays readable.
+ */
+export function isFlaky(test: { readonly outcome: Outcome; readonly attempts: number; readonly earlierAttempts?: readonly unknown[] }): boolean {
+  if (test.outcome === 'FLAKY') return true;
+  const isRetried = (test.earlierAttempts?.length ?? 0) > 0 || test.attempts > 1;
+  return isRetried && (test.outcome === 'PASS' || test.outcome === 'FIXED' || test.outcome === 'REPRODUCED');
+}

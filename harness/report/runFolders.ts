@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ReportError } from './ReportError.js';
 import { resultsSchemaProblems } from './resultsSchema.js';
@@ -40,4 +40,12 @@ export function loadRunResults(runDir: string): RunResults {
     throw new ReportError('REPORT_RESULTS_INVALID', `${file} does not match schema/results.schema.json:\n  ${problems.slice(0, 20).join('\n  ')}${problems.length > 20 ? `\n  ... and ${problems.length - 20} more` : ''}`, { data: { problems } });
   }
   return data as RunResults;
+}
+
+/** Writes reports/<runId>/results.json whole or not at all (a reader never sees half a file). */
+export function saveRunResults(runDir: string, results: RunResults): void {
+  mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  const file = join(runDir, 'results.json');
+  writeFileSync(`${file}.tmp`, JSON.stringify(results, null, 2), { mode: 0o600 });
+  renameSync(`${file}.tmp`, file);
 }
