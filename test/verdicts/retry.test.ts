@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { projectRoot } from '../../harness/projectRoot.js';
 import type { RunResults, TestResult } from '../../harness/report/RunResults.js';
 import { resultsSchemaProblems } from '../../harness/report/resultsSchema.js';
+import { writeRunReports } from '../../harness/report/writeRunReports.js';
 
 /**
  * Retries that hide nothing, proven on real mocha runs of fixture specs through the mocha of
@@ -75,6 +76,15 @@ describe('verdicts: retries', function () {
     expect(testcase).to.include(`[[ATTACHMENT|${firstArtifact.path}]]`);
     expect(junit).to.include('<property name="hil.flaky" value="1"/>');
     expect(junit).to.include(':: attempt 1 :: m1 host-a→host-b :: downtimeMs" value="2992"');
+    // index.html: the earlier attempt shown with its error, downtime and artifact link.
+    writeRunReports(runDir, results, { reportsDir: runDir });
+    const page = readFileSync(join(runDir, 'index.html'), 'utf8');
+    const entry = /<details class="test"[^>]*>\s*<summary><span class="badge FLAKY">[\s\S]*?<\/details>\s*<\/div>\s*<\/details>/.exec(page)?.[0] ?? '';
+    expect(entry).to.include('attempt 1: <span class="badge ERROR">ERROR</span>');
+    expect(entry).to.include('[GUEST_RESET_BEFORE_SHELL]');
+    expect(entry).to.include('<td class="num">2992</td>');
+    expect(entry).to.include(firstArtifact.path);
+    expect(page).to.include('1 test(s) FLAKY');
     // A lab ERROR on every attempt: ERROR, with each earlier attempt kept.
     const broken = testOf(results, 'test/verdicts/fixtures/retry-error:always-error');
     expect(broken.outcome).to.equal('ERROR');

@@ -7,7 +7,9 @@ import { badge, durationText } from './format.js';
 import { distributionSection, matrixSection } from './matrixSection.js';
 import { pageShell } from './pageShell.js';
 import { html, type SafeHtml } from './safeHtml.js';
+import { isFlaky } from '../outcomeRank.js';
 import { testsSection } from './testsSection.js';
+import { expectationSection } from './attemptsSection.js';
 import { regressionSection, trendSection } from './trendSection.js';
 
 export interface RunPageInput {
@@ -29,6 +31,7 @@ export function renderRunPage(input: RunPageInput): string {
   const trend = trendSection(input.trend, input.historyProblems);
   const body = html`${header(results)}
 ${summary(results, input.regressions)}
+${expectationSection(results)}
 ${tests.failures}
 ${matrixSection(cells, input.regressions?.findings ?? [])}
 ${regressionSection(input.regressions, input.noBaselineReason)}
@@ -52,6 +55,7 @@ ${results.isComplete ? '' : html`<p class="warn">This run is incomplete (interru
 <tr><td>QEMU · kernel</td><td>${qemu.join(', ') || 'unknown'} · ${kernels.join(', ') || 'unknown'}</td></tr>
 <tr><td>started · ended</td><td>${results.startedAt} · ${results.endedAt ?? 'not ended'}${durationMs === null ? '' : ` (${durationText(durationMs)})`}</td></tr>
 <tr><td>harness · command</td><td>vfio-hil ${results.harnessVersion} · <code>${results.commandLine.join(' ')}</code></td></tr>
+${results.sources !== undefined ? html`<tr><td>sources</td><td>${results.sources.commit ?? 'unknown commit'}${results.sources.isDirty === true ? html` <span class="warn">with uncommitted changes: ${results.sources.dirtyPaths.join(', ')}</span>` : ''}${results.sources.note !== null ? ` (${results.sources.note})` : ''}</td></tr>` : ''}
 ${results.shard !== null ? html`<tr><td>shard</td><td>${results.shard.index} of ${results.shard.count}</td></tr>` : ''}
 ${results.mergedFrom !== undefined ? html`<tr><td>merged from</td><td>${results.mergedFrom.map((m) => `${m.runId}${m.shard !== null ? ` (shard ${m.shard.index}/${m.shard.count})` : ''}`).join(', ')}</td></tr>` : ''}
 </table>`;
@@ -61,10 +65,12 @@ function summary(results: RunResults, regressions: RegressionReport | null): Saf
   const counts = new Map<Outcome, number>();
   for (const t of results.tests) counts.set(t.outcome, (counts.get(t.outcome) ?? 0) + 1);
   const errors = counts.get('ERROR') ?? 0;
+  const flaky = results.tests.filter(isFlaky).length;
   const migrations = results.tests.flatMap((t) => t.migrations);
   return html`<h2 id="summary">Summary</h2>
 <p class="summary">${results.tests.length} tests: ${[...counts.entries()].map(([o, n]) => html`<span>${badge(o)} ${n}</span>`)}
 · ${migrations.length} migrations, ${migrations.filter((m) => m.outcome === 'completed').length} completed</p>
+${flaky > 0 ? html`<p class="warn">${flaky} test(s) FLAKY: they reached their verdict only after a lab ERROR; their earlier attempts are shown with them.</p>` : ''}
 ${errors > 0 ? html`<p class="warn">${errors} test(s) ended in a lab ERROR: the lab failed, not the product; they carry no verdict.</p>` : ''}
 ${regressions !== null && regressions.regressionCount > 0 ? html`<p class="regression">${regressions.regressionCount} regression(s) against ${regressions.baselineRunId}: see <a href="#regressions">Regression check</a>.</p>` : ''}`;
 }

@@ -1,6 +1,7 @@
-import { displayOrder, isFailing } from '../outcomeRank.js';
+import { displayOrder, isFailing, isFlaky } from '../outcomeRank.js';
 import type { MigrationResult, TestResult } from '../RunResults.js';
 import { cellKeyOf, hasCell } from '../matrixCells.js';
+import { earlierAttemptsBlock, idAndExpectation } from './attemptsSection.js';
 import { anchor, badge, durationText, ms } from './format.js';
 import type { TimelineData } from './PageData.js';
 import { fileHref, html, type SafeHtml } from './safeHtml.js';
@@ -32,7 +33,8 @@ ${data === null ? html`<p class="note">The migration record ${m.recordArtifact} 
 <p class="legend-note">phases (source query-migrate): ${phaseDurations(data)}. Lines: QMP events (solid source, dashed destination; red STOP, green RESUME, purple VFIO_MIGRATION). Red band: longest gap between probe replies (guest outage). Green ticks: probe replies. Orange squares: phase hooks. <a href="${linkPrefix}${fileHref(m.recordArtifact)}">record</a></p>`}`;
     });
     return html`<details class="${isFailing(test.outcome) ? `failure ${test.outcome}` : 'test'}" id="${anchor('test', test.id)}"${isOpen ? html` open` : ''}>
-<summary>${badge(test.outcome)} <b>${test.title}</b> <span class="note">${test.suite} · ${hasCell(test.labels) ? cellKeyOf(test.labels) : 'no cell'} · ${durationText(test.durationMs)}${test.attempts > 1 ? ` · ${test.attempts} attempts` : ''}</span></summary>
+<summary>${badge(test.outcome)} <b>${test.title}</b> <span class="note">${test.suite} · ${hasCell(test.labels) ? cellKeyOf(test.labels) : 'no cell'} · ${durationText(test.durationMs)}${test.attempts > 1 ? ` · ${test.attempts} attempts${isFlaky(test) ? ' · FLAKY' : ''}` : ''}</span></summary>
+${idAndExpectation(test)}
 ${test.outcome === 'ERROR' ? html`<p><b>Lab error, not a product verdict:</b> the harness or the hosts failed before the product could be judged.</p>` : ''}
 ${test.skipReason !== null ? html`<p>Skipped: ${test.skipReason}</p>` : ''}
 ${test.error !== null ? html`<pre>${test.error.code !== null ? `[${test.error.code}] ` : ''}${(test.error.causeChain.length > 0 ? test.error.causeChain : [test.error.message]).join('\n  caused by: ')}</pre>` : ''}
@@ -40,6 +42,7 @@ ${test.references.length > 0 ? html`<p>References: ${test.references.map((r) => 
 ${test.migrations.length > 0 ? migrationsTable(test.migrations) : ''}
 ${migrationParts}
 ${test.artifacts.length > 0 ? html`<p>Artifacts: ${test.artifacts.map((a) => html`<a href="${linkPrefix}${fileHref(a.path)}" title="${a.description}">${a.path.split('/').pop()}</a> `)}</p>` : ''}
+${earlierAttemptsBlock(test, linkPrefix)}
 </details>`;
   };
   const failing = ordered.filter((t) => isFailing(t.outcome));
