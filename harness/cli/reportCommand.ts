@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { causeChain } from '../errors.js';
 import { computeTrend } from '../report/computeTrend.js';
 import { DEFAULT_REGRESSION_OPTIONS, type RegressionOptions } from '../report/findRegressions.js';
-import { formatRegressions, formatTrend } from '../report/formatText.js';
+import { formatFlaky, formatRegressions, formatTrend } from '../report/formatText.js';
+import { isFlaky } from '../report/outcomeRank.js';
 import { HistoryStore } from '../report/HistoryStore.js';
 import { comparePageName, renderComparePage } from '../report/html/renderComparePage.js';
 import { CELL_METRICS, type CellMetric } from '../report/matrixCells.js';
@@ -25,6 +26,7 @@ interface ReportOptions {
   readonly merge?: string[];
   readonly out?: string;
   readonly trendRuns: string;
+  readonly maxFlaky: string;
 }
 
 export function addReportCommand(program: Command, io: CliIo): void {
@@ -36,7 +38,8 @@ export function addReportCommand(program: Command, io: CliIo): void {
     .option('--threshold <percent>', 'a cell regresses when its p95 grew by more than this percentage', String(DEFAULT_REGRESSION_OPTIONS.thresholdPercent))
     .option('--min-delta-ms <ms>', '...and by more than this many ms', String(DEFAULT_REGRESSION_OPTIONS.minDeltaMs))
     .option('--metric <names>', `comma-separated metrics whose p95 is checked (${CELL_METRICS.join(', ')})`, DEFAULT_REGRESSION_OPTIONS.metrics.join(','))
-    .option('--check', 'exit 1 when the run regressed against its baseline (2 when lab errors left tests unjudged)')
+    .option('--check', 'exit 1 when the run regressed against its baseline (2 when lab errors left tests unjudged, or more tests were FLAKY than --max-flaky)')
+    .option('--max-flaky <n>', 'with --check: more FLAKY tests than this (a lab ERROR, then a pass) exit 2', '0')
     .option('--compare <runs...>', 'write a page comparing run A (reference) with run B, per cell')
     .option('--merge <runs...>', 'combine shard runs (hil run --shard i/n) into one run and report it')
     .option('--out <runId>', 'run id of the merged run (default: <first shard>-merged)')
@@ -116,13 +119,19 @@ function reportAction(program: Command, io: CliIo, runIdArgument: string | undef
   io.out(`junit:   ${written.junitFile}`);
   io.out(`html:    ${written.htmlFile}`);
   io.out(`history: ${written.historyFile}`);
+  const flaky = results.tests.filter(isFlaky);
+  const maxFlaky = nonNegative(options.maxFlaky, '--max-flaky');
+  formatFlaky(flaky).forEach((line) => io.out(line));
+  const isFlakyOverLimit = options.check === true && flaky.length > maxFlaky;
+  if (isFlakyOverLimit) io.out(`${flaky.length} FLAKY test(s), more than --max-flaky ${maxFlaky}`);
   if (written.regressions === null) {
     io.out(written.noBaselineReason);
-    return ExitCode.ok;
+    return isFlakyOverLimit ? ExitCode.labFailure : ExitCode.ok;
   }
   formatRegressions(written.regressions).forEach((line) => io.out(line));
   if (options.check !== true) return ExitCode.ok;
   if (written.regressions.regressionCount > 0) return ExitCode.productFailure;
+  if (isFlakyOverLimit) return ExitCode.labFailure;
   // Nothing got worse among what could be judged; a lab error left the rest unjudged.
   return written.regressions.unjudgedCount > 0 ? ExitCode.labFailure : ExitCode.ok;
 }

@@ -1,5 +1,6 @@
 import type { Trend } from './computeTrend.js';
 import type { RegressionReport } from './findRegressions.js';
+import type { TestResult } from './RunResults.js';
 
 function fixed(value: number | null): string {
   if (value === null) return '-';
@@ -32,4 +33,13 @@ export function formatRegressions(report: RegressionReport): string[] {
   for (const f of regressions) lines.push(`  REGRESSION ${f.cell ?? ''}${f.testId !== null ? ` ${f.testId}` : ''}: ${f.text}`);
   for (const f of report.findings.filter((x) => !x.isRegression)) lines.push(`  note ${f.testId ?? f.cell ?? ''}: ${f.text}`);
   return lines;
+}
+
+/** FLAKY tests of a run, each with what its earlier attempts ended in: a retry is never silent. */
+export function formatFlaky(flaky: readonly TestResult[]): string[] {
+  if (flaky.length === 0) return ['FLAKY: none'];
+  return [`FLAKY: ${flaky.length} test(s) reached their verdict only after a lab ERROR:`, ...flaky.map((t) => {
+    const earlier = (t.earlierAttempts ?? []).map((a) => `attempt ${a.attempt} ${a.outcome}${a.error?.code !== null && a.error?.code !== undefined ? ` [${a.error.code}]` : ''}`);
+    return `  FLAKY ${t.id}: ${t.outcome} on attempt ${t.attempts}${earlier.length > 0 ? ` (${earlier.join(', ')})` : ''}`;
+  })];
 }
