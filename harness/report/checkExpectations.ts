@@ -40,7 +40,7 @@ export function checkExpectations(file: ExpectationFile, tests: TestResult[], se
     const verdict = judge(expected, test);
     test.expectation = { expected, isMet: verdict.isMet, text: verdict.text };
     if (verdict.isMet) matched++;
-    else mismatches.push({ id: test.id, kind: verdict.kind, expected, actual: test.outcome, text: verdict.text });
+    else mismatches.push({ id: test.id, kind: verdict.kind, expected, actual: test.outcome, text: `${test.id}: ${verdict.text}` });
   }
   const notInRun: string[] = [];
   for (const [id, expected] of file.tests) {

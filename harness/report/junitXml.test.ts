@@ -72,3 +72,23 @@ describe('junit.xml', () => {
     expect(xmllint(tool.path, junitXsdFiles(dir).pristine, file)).to.deep.equal({ isValid: true, errors: [] });
   });
 });
+
+describe('junit.xml of retries and expectations', function () {
+  let dir: string;
+  before(() => { dir = mkdtempSync(join(tmpdir(), 'hil-junit-expect-')); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('earlier attempts and an expectations testsuite stay valid against the Jenkins XSD', function () {
+    const tool = debianTool('xmllint', 'libxml2-utils');
+    if ('reason' in tool) this.skip();
+    const results = syntheticRun('20260101-000000-cccc', '2026-01-01T00:00:00.000Z', [{ title: 'flaky <x>', outcome: 'FLAKY', downtimesMs: [20] }]);
+    results.tests[0]!.earlierAttempts = [{ attempt: 1, outcome: 'ERROR', durationMs: 3000, error: { message: 'reset & "gone"', causeChain: ['reset'], code: 'GUEST_RESET_BEFORE_SHELL' }, migrations: results.tests[0]!.migrations, artifacts: [] }];
+    results.expectations = { file: 'expect/x.yaml', matched: 0, notInRun: [], mismatches: [{ id: 'a/b:c', kind: 'missing', expected: { outcome: 'PASS', reason: null, link: null, place: 'expect/x.yaml:3' }, actual: null, text: 'a/b:c <did not run>' }] };
+    const xml = renderJunitXml(results);
+    expect(xml).to.include('<testcase name="a/b:c" classname="expectations"');
+    expect(xml).to.include('attempt 1: ERROR');
+    const file = join(dir, 'junit.xml');
+    writeFileSync(file, xml);
+    expect(xmllint(tool.path, junitXsdFiles(dir).pristine, file)).to.deep.equal({ isValid: true, errors: [] });
+  });
+});
