@@ -50,7 +50,10 @@ export function traceGaps(o: BugObservation, use: 'presence' | 'absence'): strin
 export function guestLoopGaps(o: BugObservation): string[] {
   const loop = o.guestLoop;
   if (loop === undefined) return ['the guest loop: this scenario reports none'];
-  if (loop === null) return ['the guest loop: it never reported (the phase hook did not fire or the program did not run)'];
+  if (loop === null) {
+    const failed = o.record?.hooks.filter((h) => h.error !== null).map((h) => `hook "${h.name}" failed: ${h.error}`) ?? [];
+    return [`the guest loop: it never reported (${failed.length > 0 ? failed.join('; ') : 'the phase hook did not fire'})`];
+  }
   const gaps: string[] = [];
   if (loop.cycles === 0) gaps.push('guest cycles: the loop ran 0 cycles');
   if (loop.failedCycles > 0 || loop.succeededCycles !== loop.cycles) {

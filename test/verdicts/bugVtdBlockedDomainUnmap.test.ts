@@ -66,8 +66,13 @@ describe('verdict controls: patch 7 (vtd-blocked-domain-unmap) on recorded runs'
       inconclusive(withChanges(series, { guestLoop: { ...series.guestLoop!, succeededCycles: 0, failedCycles: 4, errors: ['vfio-loop: cycle 1: VFIO_GROUP_SET_CONTAINER: Device or resource busy'] } }), /4 of 4 failed \(0 succeeded\)/);
     });
 
-    it('the guest loop never reported', function () {
-      inconclusive(withChanges(series, { guestLoop: null }), /the guest loop: it never reported/);
+    it('the guest loop never reported, saying why when its hook failed', function () {
+      inconclusive(withChanges(series, { guestLoop: null }), /the guest loop: it never reported \(the phase hook did not fire\)/);
+      const observation = observationOf(withChanges(series, { guestLoop: null }));
+      observation.record!.hooks.push({ name: 'vfio-user-program on the assigned device', phase: 'active for 300 ms', firedAtMs: 1, endedAtMs: 2, error: 'vfio-loop on 0000:00:03.0 did not run (exit 2)' });
+      const verdict = decideVerdict(VTD_BLOCKED_DOMAIN_UNMAP, qemuFixState(qemuOf(series), VTD_BLOCKED_DOMAIN_UNMAP), observation);
+      expect(verdict.outcome).to.equal('INCONCLUSIVE');
+      expect(verdict.missing.join()).to.include('hook "vfio-user-program on the assigned device" failed: vfio-loop on 0000:00:03.0 did not run (exit 2)');
     });
 
     it('the loop ran, but not inside pre-copy', function () {
