@@ -1,5 +1,9 @@
 import { expect } from 'chai';
-import { parseTraceReadOutput, readTraceRecords, TRACE_READ_MAX_BYTES } from './TraceFileRead.js';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseTraceReadOutput, readTraceRecords, TRACE_READ_MAX_BYTES, traceReadCommand } from './TraceFileRead.js';
 
 describe('TraceFileRead: a missing, an empty and a written trace file are three facts', function () {
   const path = '/var/lib/hil/vms/x/trace.log';
@@ -23,5 +27,19 @@ describe('TraceFileRead: a missing, an empty and a written trace file are three 
     expect(records.facts.unparsedLineCount).to.equal(0);
     expect(records.facts.isTruncated).to.equal(true);
     expect(records.lines).to.have.length(1);
+  });
+
+  it('reads real files through its shell command: missing, empty and written are told apart', function () {
+    const dir = mkdtempSync(join(tmpdir(), 'hil-trace-read-'));
+    try {
+      const read = (name: string) => readTraceRecords(parseTraceReadOutput(join(dir, name), execFileSync('sh', ['-c', traceReadCommand(join(dir, name))], { encoding: 'utf8' }))).facts;
+      writeFileSync(join(dir, 'empty.log'), '');
+      writeFileSync(join(dir, 'written.log'), '25050@1795529886.714916:vtd_switch_address_space Device 00:03.0 switching address space (iommu enabled=1)\n');
+      expect(read('none.log').state).to.equal('missing');
+      expect(read('empty.log')).to.deep.include({ state: 'empty', sizeBytes: 0 });
+      expect(read('written.log')).to.deep.include({ state: 'has-lines', recordCount: 1, isTruncated: false, sizeBytes: 106 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

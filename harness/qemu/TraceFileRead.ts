@@ -1,3 +1,4 @@
+import { sh } from '../shell.js';
 import { parseTraceLogCounted, type TraceLine } from './parseTraceLog.js';
 
 /** The most of a trace file a read brings back: the tail, since the migration is at the end. */
@@ -27,6 +28,11 @@ export interface TraceFileFacts {
 }
 
 export const TRACE_NOT_READ: TraceFileFacts = { state: 'not-read', path: null, sizeBytes: 0, isTruncated: false, recordCount: 0, messageLineCount: 0, unparsedLineCount: 0, unparsedSamples: [] };
+
+/** The command whose output parseTraceReadOutput reads: the file's size in bytes (or "missing"), then its tail. */
+export function traceReadCommand(path: string): string {
+  return sh`if [ -f ${path} ]; then stat -c %s ${path}; tail -c ${TRACE_READ_MAX_BYTES} ${path}; else echo missing; fi`;
+}
 
 /** A read's shell output → the read: its first line is the file's size in bytes, or "missing". */
 export function parseTraceReadOutput(path: string, stdout: string): TraceFileRead {

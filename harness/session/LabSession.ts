@@ -29,7 +29,7 @@ import { LabVm } from './LabVm.js';
 import type { LinkControl } from './LinkControl.js';
 import type { TestScope } from './TestScope.js';
 import { vmSpecFor, type VmRequest } from './vmSpecFor.js';
-import { parseTraceReadOutput, TRACE_READ_MAX_BYTES, type TraceFileRead } from '../qemu/TraceFileRead.js';
+import { parseTraceReadOutput, traceReadCommand, type TraceFileRead } from '../qemu/TraceFileRead.js';
 
 export interface SessionOpenOptions {
   readonly lab: LabConfig;
@@ -220,8 +220,7 @@ export class LabSession {
   async readTraceFile(vm: LabVm): Promise<TraceFileRead> {
     const transport = await this.connections.open(vm.host);
     const file = vm.process.files.traceLog;
-    const script = sh`if [ -f ${file} ]; then stat -c %s ${file}; tail -c ${TRACE_READ_MAX_BYTES} ${file}; else echo missing; fi`;
-    return parseTraceReadOutput(file, (await runChecked(transport, script)).stdout);
+    return parseTraceReadOutput(file, (await runChecked(transport, traceReadCommand(file))).stdout);
   }
 
   async launchVm(scope: TestScope, options: LaunchOptions): Promise<LabVm> {
