@@ -1,15 +1,54 @@
 import { selectTraceLines } from '../qemu/parseTraceLog.js';
-import type { BugObservation, BugReproduction, BugSignature } from './BugReproduction.js';
-import { sourceActiveWindow } from './sourceActiveWindow.js';
+import { notShown, shown, unproven, type BugObservation, type BugReproduction, type BugSignature, type SignatureMatch } from './BugReproduction.js';
+import { describeSwitches, destinationFindings, guestLoopGaps, preCopyWindow, switchGaps, traceGaps, type Window } from './pathEvidence.js';
 import { hexField } from './traceFields.js';
+import { VIOMMU_MIGRATION_COMMIT } from './vtdBlockedDomainUnmap.js';
 
 const VIOMMU_BLOCKER: BugSignature = {
   description: 'the pre-series vIOMMU blocker ("Migration is currently not supported with vIOMMU enabled")',
-  evidence: (o) => [o.startError ?? '', ...o.blockedReasons].find((t) => t.includes('not supported with vIOMMU enabled'))?.trim().slice(0, 300) ?? null,
+  match: (o) => {
+    const text = [o.startError ?? '', ...o.blockedReasons].find((t) => t.includes('not supported with vIOMMU enabled'));
+    return text === undefined ? notShown('no vIOMMU blocker in the start error or blocked-reasons') : shown(text.trim().slice(0, 300));
+  },
 };
 
-function inPreCopy(o: BugObservation, pattern: string) {
-  return o.record === null ? [] : selectTraceLines(o.sourceTrace, pattern, sourceActiveWindow(o.record));
+/**
+ * A signature made of trace records inside pre-copy: `read` counts them and says whether they
+ * show it; without a readable trace or a known window, a signature not seen is unproven, not absent.
+ * `needsAbsence`: the signature rests on a record NOT being there, so the trace must be whole and
+ * the guest loop must have run every cycle inside pre-copy.
+ */
+function traceSignature(o: BugObservation, needsAbsence: boolean, read: (window: Window) => { readonly isShown: boolean; readonly text: string }): SignatureMatch {
+  const pre = preCopyWindow(o);
+  if ('missing' in pre) return unproven([pre.missing, ...traceGaps(o, 'presence')]);
+  const seen = read(pre.window);
+  if (!seen.isShown) {
+    const gaps = traceGaps(o, 'presence');
+    return gaps.length > 0 ? unproven(gaps) : notShown(seen.text);
+  }
+  const gaps = needsAbsence ? [...traceGaps(o, 'absence'), ...guestLoopGaps(o), ...switchGaps(o, pre.window)] : [];
+  return gaps.length > 0 ? unproven(gaps) : shown(seen.text);
+}
+
+/** The fixed behaviour of a blocked-domain companion: completed, the path ran (loop, switches), the destination alive, and `read`'s records. */
+function fixedSignature(o: BugObservation, read: (window: Window) => { readonly contradiction: string | null; readonly missing: string | null; readonly text: string }): SignatureMatch {
+  if (o.record === null) return notShown('no migration ran');
+  if (o.record.outcome !== 'completed') return notShown(`migration ${o.record.outcome ?? 'without outcome'}${o.record.reason !== null ? ` (${o.record.reason.slice(0, 200)})` : ''}`);
+  const destination = destinationFindings(o);
+  if (destination.contradiction !== null) return notShown(destination.contradiction);
+  const missing = [...guestLoopGaps(o), ...traceGaps(o, 'absence')];
+  if (destination.missing !== null) missing.push(destination.missing);
+  const pre = preCopyWindow(o);
+  if ('missing' in pre) return unproven([...missing, pre.missing]);
+  const seen = read(pre.window);
+  if (seen.contradiction !== null) return notShown(seen.contradiction);
+  missing.push(...switchGaps(o, pre.window));
+  if (seen.missing !== null) missing.push(seen.missing);
+  return missing.length > 0 ? unproven(missing) : shown(`completed; ${describeSwitches(o, pre.window)}; ${seen.text}; ${destination.evidence}`);
+}
+
+function inWindow(o: BugObservation, pattern: string, window: Window) {
+  return selectTraceLines(o.sourceTrace, pattern, window);
 }
 
 /**
@@ -27,6 +66,7 @@ export const VTD_BLOCKED_DOMAIN_IOMMUFD: BugReproduction = {
       '<20260113093637.1549214-28-clg@redhat.com> [PULL 27/41]',
     ],
     fixCommits: ['cac33cb5533a'],
+    reachableWith: [VIOMMU_MIGRATION_COMMIT],
   },
   needs: ['vfio', 'iommufd', 'iommu-dirty-tracking', 'viommu'],
   suite: 'suites/blocked-domain/host-vfio.spec.ts',
@@ -34,21 +74,21 @@ export const VTD_BLOCKED_DOMAIN_IOMMUFD: BugReproduction = {
   fixedIn: { kind: 'release', version: '11.0', note: 'cac33cb5533a (pull-vfio-20260113), QEMU 11.0 cycle' },
   before: {
     description: 'a whole-space unmap during pre-copy with dirty-bitmap queries at gpa=0x0',
-    evidence: (o) => {
-      const whole = inPreCopy(o, 'vtd_as_unmap_whole').length;
-      const zero = inPreCopy(o, 'vfio_container_query_dirty_bitmap').filter((l) => hexField(l, 'gpa') === 0n).length;
-      return whole > 0 && zero > 0 ? `${whole} vtd_as_unmap_whole and ${zero} vfio_container_query_dirty_bitmap gpa=0x0 during pre-copy (outcome ${o.record?.outcome ?? 'none'})` : null;
-    },
+    match: (o) => traceSignature(o, false, (w) => {
+      const whole = inWindow(o, 'vtd_as_unmap_whole', w).length;
+      const zero = inWindow(o, 'vfio_container_query_dirty_bitmap', w).filter((l) => hexField(l, 'gpa') === 0n).length;
+      return { isShown: whole > 0 && zero > 0, text: `${whole} vtd_as_unmap_whole and ${zero} vfio_container_query_dirty_bitmap gpa=0x0 during pre-copy (outcome ${o.record?.outcome ?? 'none'})` };
+    }),
   },
   after: {
-    description: 'completed; per-mapping unmaps with real GPAs, NO_CLEAR bitmap queries, no whole-space unmap during pre-copy',
-    evidence: (o) => {
-      if (o.record?.outcome !== 'completed') return null;
-      const whole = inPreCopy(o, 'vtd_as_unmap_whole').length;
-      const zero = inPreCopy(o, 'vfio_container_query_dirty_bitmap').filter((l) => hexField(l, 'gpa') === 0n).length;
-      const noClear = inPreCopy(o, 'iommufd_backend_get_dirty_bitmap').filter((l) => /flags=0x1\b/.test(l.args)).length;
-      return whole === 0 && zero === 0 && noClear > 0 ? `completed; ${noClear} iommufd_backend_get_dirty_bitmap flags=0x1 (NO_CLEAR), no gpa=0x0 query, no vtd_as_unmap_whole during pre-copy` : null;
-    },
+    description: 'completed; every guest cycle seen switching inside pre-copy; per-mapping unmaps with real GPAs, NO_CLEAR bitmap queries, no whole-space unmap; the guest alive on the destination',
+    match: (o) => fixedSignature(o, (w) => {
+      const whole = inWindow(o, 'vtd_as_unmap_whole', w).length;
+      const zero = inWindow(o, 'vfio_container_query_dirty_bitmap', w).filter((l) => hexField(l, 'gpa') === 0n).length;
+      const noClear = inWindow(o, 'iommufd_backend_get_dirty_bitmap', w).filter((l) => /flags=0x1\b/.test(l.args)).length;
+      if (whole > 0 || zero > 0) return { contradiction: `${whole} vtd_as_unmap_whole and ${zero} gpa=0x0 dirty queries during pre-copy`, missing: null, text: '' };
+      return { contradiction: null, missing: noClear === 0 ? 'iommufd_backend_get_dirty_bitmap flags=0x1 (NO_CLEAR) inside pre-copy: none' : null, text: `${noClear} iommufd_backend_get_dirty_bitmap flags=0x1 (NO_CLEAR), no gpa=0x0 query, no vtd_as_unmap_whole during pre-copy` };
+    }),
   },
 };
 
@@ -66,6 +106,7 @@ export const VFIO_LISTENER_PT_TO_BLOCKED: BugReproduction = {
       'v5 7/9 thread: "VTD doesn\'t support switching from DMA domain to PT atomically, so switches to block domain in between"',
     ],
     fixCommits: ['6e360c06176c'],
+    reachableWith: [VIOMMU_MIGRATION_COMMIT],
   },
   needs: ['vfio', 'viommu'],
   suite: 'suites/blocked-domain/host-vfio.spec.ts',
@@ -73,20 +114,21 @@ export const VFIO_LISTENER_PT_TO_BLOCKED: BugReproduction = {
   fixedIn: { kind: 'release', version: '11.0', note: '6e360c06176c (pull-vfio-20260113), QEMU 11.0 cycle' },
   before: {
     description: 'identity ↔ translated switches and RAM region_del during pre-copy with no identity dirty query',
-    evidence: (o) => {
-      const switches = inPreCopy(o, 'vtd_switch_address_space').length;
-      const dels = inPreCopy(o, 'vfio_listener_region_del*').length;
-      const identity = inPreCopy(o, 'vfio_container_query_dirty_bitmap').filter((l) => hexField(l, 'iova') !== null && hexField(l, 'iova') === hexField(l, 'gpa')).length;
-      return switches > 0 && dels > 0 && identity === 0 ? `${switches} vtd_switch_address_space and ${dels} region_del during pre-copy, no dirty query with iova == gpa` : null;
+    match: (o) => {
+      const identity = (w: Window) => inWindow(o, 'vfio_container_query_dirty_bitmap', w).filter((l) => hexField(l, 'iova') !== null && hexField(l, 'iova') === hexField(l, 'gpa')).length;
+      return traceSignature(o, true, (w) => {
+        const switches = inWindow(o, 'vtd_switch_address_space', w).length;
+        const dels = inWindow(o, 'vfio_listener_region_del*', w).length;
+        const queries = identity(w);
+        return { isShown: switches > 0 && dels > 0 && queries === 0, text: `${switches} vtd_switch_address_space and ${dels} region_del during pre-copy, ${queries} dirty queries with iova == gpa` };
+      });
     },
   },
   after: {
-    description: 'completed; dirty queries with iova == gpa at the identity → blocked switches',
-    evidence: (o) => {
-      if (o.record?.outcome !== 'completed') return null;
-      const switches = inPreCopy(o, 'vtd_switch_address_space').length;
-      const identity = inPreCopy(o, 'vfio_container_query_dirty_bitmap').filter((l) => hexField(l, 'iova') !== null && hexField(l, 'iova') === hexField(l, 'gpa')).length;
-      return switches > 0 && identity > 0 ? `completed; ${switches} vtd_switch_address_space, ${identity} dirty queries with iova == gpa during pre-copy` : null;
-    },
+    description: 'completed; every guest cycle seen switching inside pre-copy; dirty queries with iova == gpa at the identity → blocked switches; the guest alive on the destination',
+    match: (o) => fixedSignature(o, (w) => {
+      const identity = inWindow(o, 'vfio_container_query_dirty_bitmap', w).filter((l) => hexField(l, 'iova') !== null && hexField(l, 'iova') === hexField(l, 'gpa')).length;
+      return { contradiction: null, missing: identity === 0 ? 'vfio_container_query_dirty_bitmap with iova == gpa inside pre-copy: none' : null, text: `${identity} dirty queries with iova == gpa during pre-copy` };
+    }),
   },
 };

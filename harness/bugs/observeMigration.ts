@@ -1,5 +1,5 @@
 import { QemuStartError } from '../qemu/errors.js';
-import { parseTraceLog } from '../qemu/parseTraceLog.js';
+import { readTraceRecords, TRACE_NOT_READ } from '../qemu/TraceFileRead.js';
 import type { PhaseHook } from '../migration/PhaseHook.js';
 import type { LaunchOptions } from '../session/LabSession.js';
 import type { LabVm } from '../session/LabVm.js';
@@ -46,7 +46,7 @@ export async function observeMigration(context: Mocha.Context, options: ObserveO
   } catch (error) {
     const text = startErrorText(error);
     if (text === null) throw error;
-    return { observation: { startError: text, blockedReasons: [], record: null, sourceLog: text, sourceTrace: [] }, source: null, destination: null };
+    return { observation: { startError: text, blockedReasons: [], record: null, sourceLog: text, sourceTrace: [], sourceTraceFile: TRACE_NOT_READ }, source: null, destination: null };
   }
   const info = await source.qmp.execute<Record<string, unknown>>('query-migrate');
   const blockedReasons = Array.isArray(info['blocked-reasons']) ? (info['blocked-reasons'] as string[]) : [];
@@ -65,6 +65,6 @@ export async function observeMigration(context: Mocha.Context, options: ObserveO
   source.closeConsole();
   const sourceLog = await source.process.readLog();
   await source.stop();
-  const sourceTrace = parseTraceLog(await lab.readTrace(source));
-  return { observation: { startError: null, blockedReasons: record?.blockedReasons ?? blockedReasons, record, sourceLog, sourceTrace }, source, destination };
+  const trace = readTraceRecords(await lab.readTraceFile(source));
+  return { observation: { startError: null, blockedReasons: record?.blockedReasons ?? blockedReasons, record, sourceLog, sourceTrace: trace.lines, sourceTraceFile: trace.facts }, source, destination };
 }

@@ -1,4 +1,4 @@
-import type { BugReproduction } from './BugReproduction.js';
+import { notShown, shown, unproven, type BugReproduction } from './BugReproduction.js';
 
 const BLOCKER = "doesn't support device and IOMMU dirty tracking";
 
@@ -27,19 +27,28 @@ export const TYPE1_NOT_IOMMU_DIRTY_TRACKING: BugReproduction = {
   suite: 'suites/bugs/type1-not-iommu-dirty-tracking.spec.ts',
   fixedIn: { kind: 'always', sinceVersion: '9.1', note: 'mainline never sets iommu_dirty_tracking on the legacy backend (the patch was dropped in v5); the blocker text dates from 9.1' },
   before: {
-    description: 'no blocker: type1 dirty tracking counted as IOMMU dirty tracking (v4 08/10 applied)',
-    evidence: (o) => {
-      if (o.startError !== null || o.record === null) return null;
-      if (o.blockedReasons.some((r) => r.includes('dirty tracking')) || o.record.outcome === 'blocked') return null;
-      return `no dirty-tracking blocker, migrate accepted (outcome ${o.record.outcome ?? 'none'})`;
+    description: 'no blocker: type1 dirty tracking counted as IOMMU dirty tracking (v4 08/10 applied) — migrate accepted and the device\'s state migrated',
+    match: (o) => {
+      if (o.startError !== null) return notShown('QEMU did not start');
+      if (o.record === null) return notShown('no migration ran');
+      if (o.blockedReasons.some((r) => r.includes('dirty tracking')) || o.record.outcome === 'blocked') return notShown(`migrate refused or blocked (outcome ${o.record.outcome ?? 'none'})`);
+      // "No blocker" is an absence; what shows the device really went through migration is the
+      // source reaching "active" and, when it completed, VFIO device state in the stream.
+      const isActive = o.record.events.some((e) => e.side === 'source' && e.name === 'MIGRATION' && e.data['status'] === 'active');
+      const missing: string[] = [];
+      if (!isActive) missing.push('the migration running: no source MIGRATION "active" event, so "migrate accepted" is not shown');
+      if (o.record.outcome === 'completed' && !((o.record.measurements.vfioBytes ?? 0) > 0)) missing.push('VFIO device state in the migration stream: vfioBytes is 0 or absent, so the device may not have taken part');
+      if (missing.length > 0) return unproven(missing);
+      return shown(`no dirty-tracking blocker, migrate accepted: source MIGRATION active, outcome ${o.record.outcome ?? 'none'}${o.record.measurements.vfioBytes !== undefined ? `, ${o.record.measurements.vfioBytes} B of VFIO state` : ''}`);
     },
   },
   after: {
     description: `blocked: "<device>: VFIO device ${BLOCKER}", and migrate refused with it`,
-    evidence: (o) => {
+    match: (o) => {
       const reason = o.blockedReasons.find((r) => r.includes(BLOCKER));
-      if (reason === undefined || o.record?.outcome !== 'blocked') return null;
-      return `blocked-reasons "${reason}"; migrate refused: ${o.record.reason ?? ''}`;
+      if (reason === undefined) return notShown(`no "${BLOCKER}" in blocked-reasons ${JSON.stringify(o.blockedReasons)}`);
+      if (o.record?.outcome !== 'blocked') return notShown(`blocked-reasons name it but migrate was not refused (outcome ${o.record?.outcome ?? 'no migration'})`);
+      return shown(`blocked-reasons "${reason}"; migrate refused: ${o.record.reason ?? ''}`);
     },
   },
 };

@@ -18,24 +18,24 @@ export function defaultDomainCycleCommand(bdf: string, cycles: number): string {
     sh`d=${dir}; b=${bdf}; n=${cycles}`,
     'g=$(basename $(readlink $d/iommu_group)); t=/sys/kernel/iommu_groups/$g/type; orig=$(cat $t)',
     'case $orig in identity) other=DMA ;; *) other=identity ;; esac',
-    'f=0; i=0; s=$(cut -d" " -f1 /proc/uptime)',
+    'f=0; ok_n=0; i=0; s=$(cut -d" " -f1 /proc/uptime)',
     'while [ $i -lt $n ]; do i=$((i+1)); ok=1; '
       + '[ -e $d/driver ] && { echo $b > $d/driver/unbind || { echo "domain-cycle: cycle $i: unbind failed"; ok=0; }; }; '
       + 'echo $other > $t || { echo "domain-cycle: cycle $i: write $other failed"; ok=0; }; '
       + 'echo $orig > $t || { echo "domain-cycle: cycle $i: write $orig failed"; ok=0; }; '
       + 'echo $b > /sys/bus/pci/drivers_probe; [ -e $d/driver ] || { echo "domain-cycle: cycle $i: rebind failed"; ok=0; }; '
-      + '[ $ok -eq 1 ] || f=$((f+1)); done',
+      + 'if [ $ok -eq 1 ]; then ok_n=$((ok_n+1)); else f=$((f+1)); fi; done',
     'e=$(cut -d" " -f1 /proc/uptime)',
-    'echo "domain-cycle: done cycles=$i failed=$f uptime_start=$s uptime_end=$e types=$orig,$other final=$(cat $t)"',
+    'echo "domain-cycle: done cycles=$i succeeded=$ok_n failed=$f uptime_start=$s uptime_end=$e types=$orig,$other final=$(cat $t)"',
   ].join('; ');
 }
 
 export function parseDomainCycleOutput(bdf: string, text: string): DomainSwitchOutcome | null {
-  const done = /domain-cycle: done cycles=(\d+) failed=(\d+) uptime_start=([\d.]+) uptime_end=([\d.]+)/.exec(text);
+  const done = /domain-cycle: done cycles=(\d+) succeeded=(\d+) failed=(\d+) uptime_start=([\d.]+) uptime_end=([\d.]+)/.exec(text);
   if (done === null) return null;
   const errors = text.split('\n').map((l) => l.trim()).filter((l) => /^domain-cycle: cycle \d+: /.test(l) || /write error/.test(l));
-  const elapsedMs = Math.round((Number(done[4]) - Number(done[3])) * 1000);
-  return { way: 'sysfs-default-domain', bdf, cycles: Number(done[1]), failedCycles: Number(done[2]), elapsedMs, errors };
+  const elapsedMs = Math.round((Number(done[5]) - Number(done[4])) * 1000);
+  return { way: 'sysfs-default-domain', bdf, cycles: Number(done[1]), succeededCycles: Number(done[2]), failedCycles: Number(done[3]), elapsedMs, errors, dmaWindow: null };
 }
 
 export async function cycleDefaultDomain(guest: CommandRunner, bdf: string, options: { readonly cycles: number; readonly timeoutMs?: number }): Promise<DomainSwitchOutcome> {

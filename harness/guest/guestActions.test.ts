@@ -18,19 +18,27 @@ describe('guest actions: output parsing', function () {
     ]);
   });
 
-  it('reads vfio-loop\'s done line and its per-step errors', function () {
-    const text = 'vfio-loop: cycle 3: VFIO_GROUP_SET_CONTAINER: Device or resource busy\nvfio-loop: done cycles=20 failed=1 elapsed_ms=2043 group=1 map_kib=1024 iommu=type1v2\n';
+  it('reads vfio-loop\'s done line, successes counted apart from failures, its DMA window and per-step errors', function () {
+    const text = 'vfio-loop: cycle 3: VFIO_GROUP_SET_CONTAINER: Device or resource busy\nvfio-loop: done cycles=20 succeeded=19 failed=1 elapsed_ms=2043 group=1 iova=0x10000000 map_kib=1024 iommu=type1v2\n';
     expect(parseVfioLoopOutput('0000:00:02.0', text)).to.deep.equal({
-      way: 'vfio-user-program', bdf: '0000:00:02.0', cycles: 20, failedCycles: 1, elapsedMs: 2043,
+      way: 'vfio-user-program', bdf: '0000:00:02.0', cycles: 20, succeededCycles: 19, failedCycles: 1, elapsedMs: 2043,
       errors: ['vfio-loop: cycle 3: VFIO_GROUP_SET_CONTAINER: Device or resource busy'],
+      dmaWindow: { iova: 0x10000000, sizeBytes: 1024 * 1024 },
     });
     expect(parseVfioLoopOutput('0000:00:02.0', 'vfio-loop: 0000:00:02.0 is not bound to vfio-pci (driver: none)')).to.equal(null);
   });
 
+  it('refuses a vfio-loop that does not count its successes, and counts that do not add up', function () {
+    expect(() => parseVfioLoopOutput('0000:00:02.0', 'vfio-loop: done cycles=20 failed=0 elapsed_ms=2043 group=1 map_kib=1024 iommu=type1v2\n'))
+      .to.throw(/does not count its successful cycles.*rebuild the image/).with.property('code', 'GUEST_VFIO_LOOP_OUTDATED');
+    expect(() => parseVfioLoopOutput('0000:00:02.0', 'vfio-loop: done cycles=20 succeeded=20 failed=1 elapsed_ms=2043 group=1 iova=0x10000000 map_kib=1024 iommu=type1v2\n'))
+      .to.throw(/20 cycles but 20 succeeded and 1 failed/).with.property('code', 'GUEST_VFIO_LOOP_COUNTS');
+  });
+
   it('reads the default-domain cycle\'s summary, elapsed time from the guest uptime', function () {
-    const text = 'sh: write error: Device or resource busy\ndomain-cycle: cycle 2: write identity failed\ndomain-cycle: done cycles=4 failed=1 uptime_start=12.50 uptime_end=13.25 types=DMA,identity final=DMA\n';
+    const text = 'sh: write error: Device or resource busy\ndomain-cycle: cycle 2: write identity failed\ndomain-cycle: done cycles=4 succeeded=3 failed=1 uptime_start=12.50 uptime_end=13.25 types=DMA,identity final=DMA\n';
     const outcome = parseDomainCycleOutput('0000:00:02.0', text);
-    expect(outcome).to.deep.include({ way: 'sysfs-default-domain', cycles: 4, failedCycles: 1, elapsedMs: 750 });
+    expect(outcome).to.deep.include({ way: 'sysfs-default-domain', cycles: 4, succeededCycles: 3, failedCycles: 1, elapsedMs: 750, dmaWindow: null });
     expect(outcome?.errors).to.have.length(2);
   });
 
@@ -38,6 +46,7 @@ describe('guest actions: output parsing', function () {
     const line = defaultDomainCycleCommand('0000:00:02.0', 3);
     expect(line).to.not.include('\n');
     expect(line).to.include('d=/sys/bus/pci/devices/0000:00:02.0; b=0000:00:02.0; n=3');
+    expect(line).to.include('done cycles=$i succeeded=$ok_n failed=$f');
     expect(() => defaultDomainCycleCommand('0000:00:02.0', 0)).to.throw(/positive integer/);
   });
 });

@@ -11,12 +11,30 @@ export interface VfioLoopOptions {
   readonly timeoutMs?: number;
 }
 
-/** Reads the output of guest/vfio-loop.c (its "done" line and per-step errors). */
+const DONE = /vfio-loop: done cycles=(\d+) succeeded=(\d+) failed=(\d+) elapsed_ms=(\d+) group=\S+ iova=(0x[0-9a-f]+) map_kib=(\d+)/;
+/** The done line of a vfio-loop that counted only attempts and failures. */
+const DONE_WITHOUT_SUCCESSES = /vfio-loop: done cycles=\d+ failed=\d+ /;
+
+/**
+ * Reads the output of guest/vfio-loop.c (its "done" line and per-step errors); null when it has
+ * no done line (the program did not get to run its cycles).
+ */
 export function parseVfioLoopOutput(bdf: string, text: string): DomainSwitchOutcome | null {
-  const done = /vfio-loop: done cycles=(\d+) failed=(\d+) elapsed_ms=(\d+)/.exec(text);
-  if (done === null) return null;
+  const done = DONE.exec(text);
+  if (done === null) {
+    if (DONE_WITHOUT_SUCCESSES.test(text)) {
+      throw new GuestActionError('GUEST_VFIO_LOOP_OUTDATED', `The guest's vfio-loop on ${bdf} does not count its successful cycles (done line: "${text.split('\n').find((l) => l.includes('vfio-loop: done'))?.trim() ?? ''}"): its guest image predates guest/vfio-loop.c; rebuild the image (hil lab up rebuilds it when guest/ changed)`, { data: { bdf } });
+    }
+    return null;
+  }
+  const cycles = Number(done[1]);
+  const succeededCycles = Number(done[2]);
+  const failedCycles = Number(done[3]);
+  if (succeededCycles + failedCycles !== cycles) {
+    throw new GuestActionError('GUEST_VFIO_LOOP_COUNTS', `vfio-loop on ${bdf} says ${cycles} cycles but ${succeededCycles} succeeded and ${failedCycles} failed: its counts do not add up`, { data: { bdf, cycles, succeededCycles, failedCycles } });
+  }
   const errors = text.split('\n').map((l) => l.trim()).filter((l) => /^vfio-loop: cycle \d+: /.test(l));
-  return { way: 'vfio-user-program', bdf, cycles: Number(done[1]), failedCycles: Number(done[2]), elapsedMs: Number(done[3]), errors };
+  return { way: 'vfio-user-program', bdf, cycles, succeededCycles, failedCycles, elapsedMs: Number(done[4]), errors, dmaWindow: { iova: Number(BigInt(done[5]!)), sizeBytes: Number(done[6]) * 1024 } };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseTraceLog, selectTraceLines } from './parseTraceLog.js';
+import { parseTraceLog, parseTraceLogCounted, selectTraceLines } from './parseTraceLog.js';
 
 describe('parseTraceLog', function () {
   const text = [
@@ -38,5 +38,22 @@ describe('parseTraceLog', function () {
     expect(selectTraceLines(lines, 'vtd_*', { fromMs: 1795529886800, toMs: 1795529886900 })).to.have.length(2);
     // A line without a time is never inside a window.
     expect(selectTraceLines(lines, 'vfio_*', { fromMs: 0, toMs: Number.MAX_SAFE_INTEGER })).to.have.length(0);
+  });
+
+  it('counts the lines it could not read apart from QEMU\'s own messages and blank lines', function () {
+    const parsed = parseTraceLogCounted([
+      '25050@1795529886.714916:vtd_switch_address_space Device 00:01.0 switching address space (iommu enabled=1)',
+      '2026-11-24T15:00:18.456151Z qemu-system-x86_64: load of migration failed: Bad file descriptor',
+      'qemu-system-x86_64: terminating on signal 15',
+      '9886.714916:vtd_as_unmap_wh',
+      '\u0000\u0000\u0000',
+      '',
+      '',
+    ].join('\n'));
+    expect(parsed.lines.map((l) => l.event)).to.deep.equal(['vtd_switch_address_space']);
+    expect(parsed.messageLineCount).to.equal(2);
+    expect(parsed.unparsedLineCount).to.equal(2);
+    expect(parsed.unparsedSamples[0]).to.equal('9886.714916:vtd_as_unmap_wh');
+    expect(parseTraceLogCounted('')).to.deep.equal({ lines: [], messageLineCount: 0, unparsedLineCount: 0, unparsedSamples: [] });
   });
 });

@@ -29,6 +29,7 @@ import { LabVm } from './LabVm.js';
 import type { LinkControl } from './LinkControl.js';
 import type { TestScope } from './TestScope.js';
 import { vmSpecFor, type VmRequest } from './vmSpecFor.js';
+import { parseTraceReadOutput, traceReadCommand, type TraceFileRead } from '../qemu/TraceFileRead.js';
 
 export interface SessionOpenOptions {
   readonly lab: LabConfig;
@@ -211,9 +212,15 @@ export class LabSession {
 
   /** The VM's trace file as it is now ("" when QEMU wrote none yet), at most the last 16 MiB. */
   async readTrace(vm: LabVm): Promise<string> {
+    const read = await this.readTraceFile(vm);
+    return read.kind === 'missing' ? '' : read.text;
+  }
+
+  /** The VM's trace file, saying whether it exists, its size, and whether only its tail was read. */
+  async readTraceFile(vm: LabVm): Promise<TraceFileRead> {
     const transport = await this.connections.open(vm.host);
     const file = vm.process.files.traceLog;
-    return (await runChecked(transport, sh`if [ -f ${file} ]; then tail -c 16777216 ${file}; fi`)).stdout;
+    return parseTraceReadOutput(file, (await runChecked(transport, traceReadCommand(file))).stdout);
   }
 
   async launchVm(scope: TestScope, options: LaunchOptions): Promise<LabVm> {

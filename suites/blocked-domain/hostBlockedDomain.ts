@@ -1,4 +1,4 @@
-import type { BugObservation } from '../../harness/bugs/BugReproduction.js';
+import type { BugObservation, DestinationCheck, GuestLoopEvidence } from '../../harness/bugs/BugReproduction.js';
 import { observeMigration } from '../../harness/bugs/observeMigration.js';
 import { runChecked } from '../../harness/LocalRunner.js';
 import { domainSwitchHook, type DomainSwitchDuringMigration } from '../../harness/guest/domainSwitchHook.js';
@@ -8,7 +8,10 @@ import type { VfioBackend, VfioMigrationOptions } from '../../harness/qemu/VmSpe
 import type { LabSession } from '../../harness/session/LabSession.js';
 import { requireDevicePair, vfioVmNic, type AssignableDevice, type DeviceLookupOptions } from '../../harness/session/assignableDevices.js';
 import { sh } from '../../harness/shell.js';
-import { HarnessError } from '../../harness/errors.js';
+import { errorMessage, HarnessError } from '../../harness/errors.js';
+import { readBootId } from '../../harness/guest/readBootId.js';
+import { runVfioLoop } from '../../harness/guest/runVfioLoop.js';
+import type { LabVm } from '../../harness/session/LabVm.js';
 import { domainSwitchLoop, guestAppend, prepareGuestDevice, type DomainSwitchWay, type GuestIommuMode } from './blockedDomainSetup.js';
 
 /** brief §4: what the patch-7 and listener signatures are read from. */
@@ -46,10 +49,51 @@ async function guestIdsOf(lab: LabSession, device: AssignableDevice): Promise<{ 
   return { vendorId: ids[0]!.replace(/^0x/, ''), deviceId: ids[1]!.replace(/^0x/, '') };
 }
 
+/** What the loop reported, or null when the hook never fired or the program did not run (its error stays on the hook record). */
+function loopEvidence(switching: DomainSwitchDuringMigration | null): GuestLoopEvidence | null {
+  if (switching === null) return null;
+  let result;
+  try {
+    result = switching.result();
+  } catch (error) {
+    if (error instanceof HarnessError && error.code === 'DOMAIN_SWITCH_NOT_RUN') return null;
+    throw error;
+  }
+  const { outcome, statusBefore, statusAfter } = result;
+  return { bdf: outcome.bdf, cycles: outcome.cycles, succeededCycles: outcome.succeededCycles, failedCycles: outcome.failedCycles, errors: outcome.errors, statusBefore, statusAfter, dmaWindow: outcome.dmaWindow };
+}
+
+/**
+ * The guest after a completed migration, on the destination: it answers, with the boot id it had
+ * on the source, and claims its device through VFIO once more. A guest or device that does not is
+ * what the check records (evidence against a fix); a lab failure (SSH lost) is not caught.
+ */
+async function checkDestination(destination: LabVm, bootIdOnSource: string, bdf: string): Promise<DestinationCheck> {
+  const console = destination.openConsole();
+  let bootId: string;
+  try {
+    bootId = await readBootId(console);
+  } catch (error) {
+    if (error instanceof HarnessError && error.isInfrastructure) throw error;
+    return { hasGuestAnswered: false, isSameBoot: null, isDeviceUsable: null, detail: `${destination.name}: ${errorMessage(error)}` };
+  }
+  const isSameBoot = bootId === bootIdOnSource;
+  try {
+    const claim = await runVfioLoop(console, bdf, { cycles: 1 });
+    const isDeviceUsable = claim.succeededCycles === 1;
+    return { hasGuestAnswered: true, isSameBoot, isDeviceUsable, detail: `${destination.name}: boot id ${bootId}${isSameBoot ? '' : ` (source had ${bootIdOnSource})`}; one VFIO claim of ${bdf}: ${isDeviceUsable ? 'worked' : claim.errors.join('; ') || 'failed'}` };
+  } catch (error) {
+    if (error instanceof HarnessError && error.isInfrastructure) throw error;
+    return { hasGuestAnswered: true, isSameBoot, isDeviceUsable: false, detail: `${destination.name}: boot id ${bootId}; vfio-loop on ${bdf} did not run: ${errorMessage(error)}` };
+  }
+}
+
 /**
  * Scenario C with a host VFIO device (brief §7 C): the guest, behind an emulated intel-iommu,
  * binds the assigned device to vfio-pci and moves it through the blocking domain during pre-copy.
- * Returns what a bug verdict reads (error-desc, stderr, traces) and the guest loop's outcome.
+ * Returns what a bug verdict reads: error-desc, stderr, traces, the guest loop's counts and, after
+ * a completed migration, the destination guest. Whether that is enough for a verdict is the bug
+ * record's call (missing evidence is INCONCLUSIVE there), not this function's.
  */
 export async function observeHostBlockedDomain(context: Mocha.Context, options: HostBlockedDomainOptions): Promise<{ observation: BugObservation; switching: DomainSwitchDuringMigration | null }> {
   const lab = context.lab;
@@ -65,8 +109,9 @@ export async function observeHostBlockedDomain(context: Mocha.Context, options: 
   });
   let console: GuestConsole | null = null;
   let bdf = '';
+  let bootIdOnSource = '';
   let switching: DomainSwitchDuringMigration | null = null;
-  const { observation } = await observeMigration(context, {
+  const run = await observeMigration(context, {
     launch: launchFor(devices.source),
     destinationLaunch: launchFor(devices.destination),
     isMigrating: true,
@@ -75,6 +120,7 @@ export async function observeHostBlockedDomain(context: Mocha.Context, options: 
       console = source.openConsole();
       await source.waitForShell(lab.lab.defaults.timeouts.bootMs);
       bdf = (await prepareGuestDevice(console, ids, `assigned ${devices.source.nic.name}`, options.way)).bdf;
+      bootIdOnSource = await readBootId(console);
     },
     hooks: (source) => {
       switching = domainSwitchHook({
@@ -86,12 +132,8 @@ export async function observeHostBlockedDomain(context: Mocha.Context, options: 
       return [switching.hook];
     },
   });
-  // A completed migration says nothing about the bug unless the guest really switched domains
-  // during pre-copy: without that the run is inconclusive, not FIXED.
   const ran = switching as DomainSwitchDuringMigration | null;
-  if (observation.record?.outcome === 'completed' && (ran === null || !ran.wasInsideActivePhase || ran.result().outcome.cycles === 0)) {
-    const seen = ran === null ? 'the hook never ran' : (() => { try { const r = ran.result(); return `${r.outcome.cycles} cycles, status ${r.statusBefore} → ${r.statusAfter}`; } catch (error) { return String(error); } })();
-    throw new HarnessError('BLOCKED_DOMAIN_INCONCLUSIVE', `The migration completed but the guest's domain switching did not run inside pre-copy (${seen}): lower the bandwidth or the loop budget`);
-  }
-  return { observation, switching: ran };
+  const isCompleted = run.observation.record?.outcome === 'completed';
+  const destination = isCompleted && run.destination !== null && bdf !== '' ? await checkDestination(run.destination, bootIdOnSource, bdf) : null;
+  return { observation: { ...run.observation, guestLoop: loopEvidence(ran), destination }, switching: ran };
 }
