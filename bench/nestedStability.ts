@@ -6,18 +6,21 @@
  *   node dist/bench/nestedStability.js [BOOTS] [--config none,mtty,vf,viommu] [--soak MINUTES]
  *       [--max-minutes M] [--hosts host-a,host-b]
  *       [--on HOST] [--l1-tcg OPTIONS] [--l1-cpu MODEL] [--l1-cpus N] [--l1-param P]...
+ *       [--l0 DIR:10|DIR:11]
  *
  * BOOTS (default 40) per configuration and L1; --soak instead cycles the configurations until the
  * minutes are up; --max-minutes starts no boot after M minutes (so a run fits a lab-lock hold).
  * The --l1-* options change one thing in the L1's QEMU line (L1Tuning) so each candidate cause is
  * measured on its own; after --on HOST they apply to that L1 only, so two candidates (or one and
- * a control) run side by side under the same load. SIGINT/SIGTERM start no further boot and end
+ * a control) run side by side under the same load. --l0 runs the L1 on another L0 QEMU: the
+ * L1 image's trixie root filesystem copied to DIR (its /usr and /opt), QEMU 10.0 or 11.1 from it
+ * started through DIR's own dynamic loader. SIGINT/SIGTERM start no further boot and end
  * the run with what it has; every boot is appended to boots.jsonl as it ends.
  *
  * Prints per configuration (all L1s, then each L1): boots, shells, resets (QMP RESET from the
- * guest), hangs (no shell within bootMs), L1 lost, other errors, time to shell p50/p95 and the
- * L1's uptime at each failure; then each L1's health from its dmesg and serial console (panics,
- * lockups, warnings). Runs its own nested lab (prefix nhils, 10.232.7.0/24,
+ * guest), hangs (no shell within bootMs), console attach lost, L1 lost, other errors, time to
+ * shell p50/p95 and the L1's uptime at each failure; then each L1's health from its dmesg and
+ * serial console (panics, lockups, warnings). Runs its own nested lab (prefix nhils, 10.232.7.0/24,
  * labs/.lab/nested-stab) on labs/nested.yaml's image cache, and takes it down at the end.
  * Failed boots leave the L2's serial log and the L1's dmesg under labs/.lab/nested-stab/bench/.
  */
@@ -50,7 +53,19 @@ interface BenchArgs {
   readonly tuning: Readonly<Record<string, L1Tuning>>;
 }
 
-type MutableTuning = { tcgOptions?: string; cpuModel?: string; cpus?: number; kernelParams?: string[] };
+type MutableTuning = { tcgOptions?: string; cpuModel?: string; cpus?: number; kernelParams?: string[]; qemuCommand?: string[]; extraArgs?: string[] };
+
+/** QEMU of a trixie root filesystem at `root`, run on this machine by that root's loader and libraries. */
+function trixieQemu(root: string, version: string): Pick<MutableTuning, 'qemuCommand' | 'extraArgs'> {
+  const prefix = version === '11' ? `${root}/opt/qemu-11.1/usr` : version === '10' ? `${root}/usr` : undefined;
+  if (prefix === undefined) throw new Error(`--l0: DIR:10 or DIR:11, got version "${version}"`);
+  const libraries = [`${prefix}/lib/x86_64-linux-gnu`, `${root}/usr/lib/x86_64-linux-gnu`].join(':');
+  return {
+    qemuCommand: [`${root}/usr/lib64/ld-linux-x86-64.so.2`, '--library-path', libraries, `${prefix}/bin/qemu-system-x86_64`],
+    // Firmware of that build first, then its root's (11.1's own folder lacks the option ROMs).
+    extraArgs: [...new Set([`${prefix}/share/qemu`, `${root}/usr/share/qemu`])].flatMap((dir) => ['-L', dir]),
+  };
+}
 
 function parseArgs(argv: readonly string[]): BenchArgs {
   let boots = 40;
@@ -82,6 +97,11 @@ function parseArgs(argv: readonly string[]): BenchArgs {
     else if (arg === '--l1-cpu') tune().cpuModel = value(arg);
     else if (arg === '--l1-cpus') tune().cpus = Number(value(arg));
     else if (arg === '--l1-param') (tune().kernelParams ??= []).push(value(arg));
+    else if (arg === '--l0') {
+      const given = value(arg);
+      const colon = given.lastIndexOf(':');
+      Object.assign(tune(), trixieQemu(given.slice(0, colon), given.slice(colon + 1)));
+    }
     else if (/^\d+$/.test(arg)) boots = Number(arg);
     else throw new Error(`unknown argument "${arg}"; see the comment at the top of bench/nestedStability.ts`);
   }
@@ -140,8 +160,9 @@ async function bootOnce(session: LabSession, runDir: string, host: string, confi
     const uptime = await l1Uptime(session, host);
     const outcome = uptime === undefined ? 'l1-lost' : bootOutcomeOf(error);
     if (uptime !== undefined) {
-      const dmesg = await session.hostRunner(host).run('dmesg | tail -n 200', { timeoutMs: 20_000 }).catch(() => undefined);
-      writeFileSync(join(scope.artifactsDir, 'l1-dmesg.txt'), dmesg?.stdout ?? '(no answer)');
+      // Before the teardown stops the L2: whether its QEMU still runs says a hang from an exit.
+      const look = await session.hostRunner(host).run('dmesg | tail -n 200; echo "--- QEMU processes"; ps -eo pid,etime,stat,args | grep "[q]emu-system"', { timeoutMs: 20_000 }).catch(() => undefined);
+      writeFileSync(join(scope.artifactsDir, 'l1-dmesg.txt'), look?.stdout ?? '(no answer)');
     }
     return { config, host, outcome, ...(uptime === undefined ? {} : { l1UptimeSeconds: uptime }), detail: errorMessage(error).slice(0, 300) };
   } finally {
@@ -204,8 +225,15 @@ async function main(): Promise<void> {
     });
   }
   await lab.down();
-  const up = await lab.up();
-  const session = await LabSession.open({ lab: config, environment: readEnvironment(), runId, runDir, onWarning: log });
+  let up: Awaited<ReturnType<NestedLab['up']>>;
+  let session: LabSession;
+  try {
+    up = await lab.up();
+    session = await LabSession.open({ lab: config, environment: readEnvironment(), runId, runDir, onWarning: log });
+  } catch (error) {
+    await lab.down();
+    throw error;
+  }
   try {
     const hosts = args.hosts ?? [session.pair.source, session.pair.destination];
     await Promise.all(hosts.map((host) => bootLoop(session, runDir, host, args, (r) => {

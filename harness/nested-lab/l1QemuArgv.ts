@@ -19,6 +19,13 @@ export interface L1Tuning {
   readonly kernelParams?: readonly string[];
   /** -smp instead of the lab file's hostCpus. */
   readonly cpus?: number;
+  /**
+   * The command that runs QEMU on the controller instead of its own binary: e.g. another build
+   * started through its own dynamic loader (`ld.so --library-path <libs> <qemu>`).
+   */
+  readonly qemuCommand?: readonly string[];
+  /** Appended to the L1's QEMU line (e.g. `-L <firmware dir>` of that other build). */
+  readonly extraArgs?: readonly string[];
 }
 
 export interface L1VmOptions {
@@ -70,6 +77,7 @@ export function l1QemuArgv(host: L1HostLayout, image: L1ImageFiles, authorizedKe
     '-fw_cfg', `name=opt/vfio-hil/authorized_keys,file=${authorizedKeysFile}`,
     '-serial', `file:${host.consoleLogFile}`,
     '-pidfile', host.pidFile,
+    ...(tuning.extraArgs ?? []),
   ];
 }
 

@@ -6,6 +6,7 @@ describe('l2BootTally', () => {
   it('tells a reset from a hang from any other error by the shell wait\'s codes', () => {
     expect(bootOutcomeOf(new InfrastructureError('GUEST_RESET_BEFORE_SHELL', 'reset'))).to.equal('reset');
     expect(bootOutcomeOf(new InfrastructureError('GUEST_NOT_READY', 'hung'))).to.equal('hang');
+    expect(bootOutcomeOf(new HarnessError('CONSOLE_CLOSED', 'the attach command exited (code 255)'))).to.equal('console-lost');
     expect(bootOutcomeOf(new HarnessError('PROVISIONING_FAILED', 'no mdev'))).to.equal('error');
     expect(bootOutcomeOf(new Error('GUEST_RESET_BEFORE_SHELL'))).to.equal('error');
   });
@@ -25,16 +26,17 @@ describe('l2BootTally', () => {
       { config: 'none', host: 'host-a', outcome: 'shell', readyMs: 18_000 },
       { config: 'none', host: 'host-a', outcome: 'hang', l1UptimeSeconds: 900 },
       { config: 'mtty', host: 'host-b', outcome: 'l1-lost' },
+      { config: 'mtty', host: 'host-a', outcome: 'console-lost', l1UptimeSeconds: 300 },
     ];
     const [none, mtty] = summariseBoots(records);
-    expect(none).to.deep.include({ config: 'none', boots: 4, shells: 2, resets: 1, hangs: 1, l1Lost: 0, errors: 0, readyP50Ms: 18_000, readyP95Ms: 20_000 });
+    expect(none).to.deep.include({ config: 'none', boots: 4, shells: 2, resets: 1, hangs: 1, consoleLost: 0, l1Lost: 0, errors: 0, readyP50Ms: 18_000, readyP95Ms: 20_000 });
     expect(none!.failureUptimesSeconds).to.deep.equal([812.4, 900]);
-    expect(mtty).to.deep.include({ config: 'mtty', boots: 2, shells: 1, l1Lost: 1 });
-    expect(mtty!.failureUptimesSeconds).to.deep.equal([undefined]);
+    expect(mtty).to.deep.include({ config: 'mtty', boots: 3, shells: 1, consoleLost: 1, l1Lost: 1 });
+    expect(mtty!.failureUptimesSeconds).to.deep.equal([undefined, 300]);
     const table = formatBootTable([none!, mtty!]).split('\n');
-    expect(table[1]).to.match(/^none\s+4\s+2\s+1\s+1\s+0\s+0\s+18\.0\s+20\.0\s+812,900$/);
-    expect(table[2]).to.match(/^mtty\s+2\s+1\s+0\s+0\s+1\s+0\s+25\.0\s+25\.0\s+\?$/);
-    expect(table[3]).to.match(/^all\s+6\s+3\s+1\s+1\s+1\s+0$/);
+    expect(table[1]).to.match(/^none\s+4\s+2\s+1\s+1\s+0\s+0\s+0\s+18\.0\s+20\.0\s+812,900$/);
+    expect(table[2]).to.match(/^mtty\s+3\s+1\s+0\s+0\s+1\s+1\s+0\s+25\.0\s+25\.0\s+\?,300$/);
+    expect(table[3]).to.match(/^all\s+7\s+3\s+1\s+1\s+1\s+1\s+0$/);
   });
 
   it('finds panics, lockups and warnings in an L1 kernel log, each counted once', () => {

@@ -2,10 +2,12 @@ import { HarnessError } from '../errors.js';
 
 /**
  * How one L2 boot ended: its shell answered; the guest reset itself first (QMP RESET: a triple
- * fault, or a panic with panic=-1); its shell never answered (hung); the L1 stopped answering;
- * or anything else (a launch or provisioning error), kept apart so it is never counted as a reset.
+ * fault, or a panic with panic=-1); its shell never answered (hung); the controller's console
+ * attach (ssh + socat to the serial socket) ended before the shell answered, whatever the guest
+ * was doing; the L1 stopped answering; or anything else (a launch or provisioning error), kept
+ * apart so it is never counted as a reset.
  */
-export type L2BootOutcome = 'shell' | 'reset' | 'hang' | 'l1-lost' | 'error';
+export type L2BootOutcome = 'shell' | 'reset' | 'hang' | 'console-lost' | 'l1-lost' | 'error';
 
 export interface L2BootRecord {
   /** Which device set the L2 had (none, mtty, vf, viommu). */
@@ -25,6 +27,7 @@ export interface L2BootSummary {
   readonly shells: number;
   readonly resets: number;
   readonly hangs: number;
+  readonly consoleLost: number;
   readonly l1Lost: number;
   readonly errors: number;
   readonly readyP50Ms?: number;
@@ -37,6 +40,7 @@ export interface L2BootSummary {
 export function bootOutcomeOf(error: unknown): Exclude<L2BootOutcome, 'shell' | 'l1-lost'> {
   if (error instanceof HarnessError && error.code === 'GUEST_RESET_BEFORE_SHELL') return 'reset';
   if (error instanceof HarnessError && error.code === 'GUEST_NOT_READY') return 'hang';
+  if (error instanceof HarnessError && error.code === 'CONSOLE_CLOSED') return 'console-lost';
   return 'error';
 }
 
@@ -63,6 +67,7 @@ export function summariseBoots(records: readonly L2BootRecord[]): L2BootSummary[
       shells: count('shell'),
       resets: count('reset'),
       hangs: count('hang'),
+      consoleLost: count('console-lost'),
       l1Lost: count('l1-lost'),
       errors: count('error'),
       ...(p50 === undefined ? {} : { readyP50Ms: p50 }),
@@ -78,14 +83,14 @@ function seconds(ms: number | undefined): string {
 
 /** The bench's table: one line per configuration and a total line. */
 export function formatBootTable(summaries: readonly L2BootSummary[]): string {
-  const header = ['config', 'boots', 'shell', 'resets', 'hangs', 'l1-lost', 'errors', 'p50 s', 'p95 s', 'L1 uptime at failures (s)'];
+  const header = ['config', 'boots', 'shell', 'resets', 'hangs', 'console', 'l1-lost', 'errors', 'p50 s', 'p95 s', 'L1 uptime at failures (s)'];
   const rows = summaries.map((s) => [
-    s.config, String(s.boots), String(s.shells), String(s.resets), String(s.hangs), String(s.l1Lost), String(s.errors),
+    s.config, String(s.boots), String(s.shells), String(s.resets), String(s.hangs), String(s.consoleLost), String(s.l1Lost), String(s.errors),
     seconds(s.readyP50Ms), seconds(s.readyP95Ms),
     s.failureUptimesSeconds.map((u) => (u === undefined ? '?' : Math.round(u).toString())).join(',') || '-',
   ]);
-  const total = (key: 'boots' | 'shells' | 'resets' | 'hangs' | 'l1Lost' | 'errors'): string => String(summaries.reduce((sum, s) => sum + s[key], 0));
-  rows.push(['all', total('boots'), total('shells'), total('resets'), total('hangs'), total('l1Lost'), total('errors'), '', '', '']);
+  const total = (key: 'boots' | 'shells' | 'resets' | 'hangs' | 'consoleLost' | 'l1Lost' | 'errors'): string => String(summaries.reduce((sum, s) => sum + s[key], 0));
+  rows.push(['all', total('boots'), total('shells'), total('resets'), total('hangs'), total('consoleLost'), total('l1Lost'), total('errors'), '', '', '']);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   return [header, ...rows].map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }

@@ -62,6 +62,8 @@ describe('nested lab layout (pure)', () => {
     expect(after(tuned, '-append')).to.equal(`${after(plain, '-append')} kvm_amd.npt=0`);
     const onlyCpu = l1QemuArgv(layout.hosts[0]!, files, '/keys', { memoryMiB: 3072, cpus: 2, tuning: { cpuModel: 'max,-x2apic' } });
     expect(onlyCpu.filter((a, i) => a !== plain[i])).to.deep.equal(['max,-x2apic']);
+    const withFirmware = l1QemuArgv(layout.hosts[0]!, files, '/keys', { memoryMiB: 3072, cpus: 2, tuning: { extraArgs: ['-L', '/other/share/qemu'] } });
+    expect(withFirmware.slice(plain.length)).to.deep.equal(['-L', '/other/share/qemu']);
   });
 
   it('writes the identity hil-setup sources, quoted', () => {
