@@ -2,6 +2,9 @@ import type { HostSpec } from '../config/types.js';
 import { HarnessError } from '../errors.js';
 import { sh } from '../shell.js';
 
+/** Printed by the attach command once the remote pty is raw: from then on every byte goes to the guest. */
+export const CONSOLE_RAW_MARKER = '__HIL_CONSOLE_RAW__';
+
 /**
  * The attach command for a VM's serial console on a remote host: the system's ssh client with a
  * remote pty, and socat joining it to QEMU's serial socket. Host keys are checked against the lab's
@@ -21,6 +24,8 @@ export function sshConsoleArgv(host: HostSpec, serialSocket: string, resolveHost
     const jumpHost = resolveHost(host.jump);
     argv.push('-J', jumpHost === undefined ? host.jump : `${jumpHost.user}@${jumpHost.address}:${jumpHost.port}`);
   }
-  argv.push(`${host.user}@${host.address}`, sh`exec socat -,raw,echo=0 UNIX-CONNECT:${serialSocket}`);
+  // stty first: until the remote pty is raw, a Ctrl-C typed to the guest is a SIGINT that ends
+  // the attach; the marker tells the harness when that can no longer happen (waitForGuestShell).
+  argv.push(`${host.user}@${host.address}`, `stty raw -echo && printf '%s\\n' ${CONSOLE_RAW_MARKER} && ${sh`exec socat -,raw,echo=0 UNIX-CONNECT:${serialSocket}`}`);
   return argv;
 }

@@ -1,4 +1,5 @@
 import type { GuestConsole } from '../console/GuestConsole.js';
+import { CONSOLE_RAW_MARKER } from '../console/sshConsoleArgv.js';
 import { errorMessage, HarnessError } from '../errors.js';
 import { waitFor } from '../waitFor.js';
 
@@ -14,15 +15,26 @@ export interface WaitForShellOptions {
  * VFIO scenarios give the guest no lab network): characters typed before the guest's serial port
  * is open are lost, so each try is a fresh short command with its own markers; every try after
  * the first starts with a Ctrl-C: a try that lost some characters (a quote among them) leaves the
- * shell in a continued line, where every later try would be taken as more of it. (Not before the
- * first: until socat has the remote pty in raw mode a Ctrl-C is a SIGINT to socat.) A console
- * whose attach command ended ends the wait at once.
+ * shell in a continued line, where every later try would be taken as more of it. Nothing is typed
+ * before the attach command says the remote pty is raw (CONSOLE_RAW_MARKER): until then a Ctrl-C
+ * is a SIGINT that ends the attach, which a host slow to start the attach (a loaded nested-lab
+ * L1) made happen. A console whose attach command ended ends the wait at once.
  */
-export async function waitForGuestShell(guest: Pick<GuestConsole, 'run' | 'write' | 'where'>, timeoutMs: number, options: WaitForShellOptions = {}): Promise<void> {
+export async function waitForGuestShell(guest: Pick<GuestConsole, 'run' | 'write' | 'where' | 'expect'>, timeoutMs: number, options: WaitForShellOptions = {}): Promise<void> {
   let tries = 0;
+  let isRaw = false;
   await waitFor(`the guest shell over ${guest.where}`, async () => {
     const abandoned = options.whyAbandon?.() ?? null;
     if (abandoned !== null) throw abandoned;
+    if (!isRaw) {
+      try {
+        await guest.expect(CONSOLE_RAW_MARKER, 3000);
+        isRaw = true;
+      } catch (error) {
+        if (error instanceof HarnessError && error.code === 'CONSOLE_CLOSED') throw error;
+        return { isDone: false, seen: `the console attach has not made the remote pty raw yet (${errorMessage(error).slice(0, 120)})` };
+      }
+    }
     if (tries++ > 0) guest.write('\x03');
     try {
       const result = await guest.run('echo hil-shell-ok', { timeoutMs: 3000 });

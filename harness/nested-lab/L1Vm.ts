@@ -79,7 +79,8 @@ export class L1Vm {
     // setsid -f: QEMU outlives `hil lab up` and gets no signal meant for it; -daemonize would
     // send its stderr to /dev/null (design.md §5), so the shell redirects it to the log.
     const launch = sh`exec "$0" "$@" > ${this.host.qemuLogFile} 2>&1 < /dev/null`;
-    await runChecked(this.runner, sh`ip netns exec ${this.namespace} setsid -f /bin/sh -c ${launch} ${L0_QEMU_BINARY} ${this.argv()}`);
+    const qemu = this.options.tuning?.qemuCommand ?? [L0_QEMU_BINARY];
+    await runChecked(this.runner, sh`ip netns exec ${this.namespace} setsid -f /bin/sh -c ${launch} ${qemu} ${this.argv()}`);
     await waitFor(
       `QEMU of L1 ${this.host.hostName} to write its pid file ${this.host.pidFile}`,
       () => {

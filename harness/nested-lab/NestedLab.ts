@@ -18,6 +18,7 @@ import { CacheLock } from './CacheLock.js';
 import { L1ImageBuilder, type L1ImageManifest, type L1ImageResult } from './L1ImageBuilder.js';
 import { assembleL2Sources, l2ImageBuilders } from './l2GuestImages.js';
 import { L0_QEMU_BINARY, L1Vm, type L1StartOutcome, type L1VmStatus } from './L1Vm.js';
+import type { L1Tuning } from './l1QemuArgv.js';
 import { NestedLabError } from './NestedLabError.js';
 import { nestedLayout, type NestedLayout } from './nestedLayout.js';
 import { controllerMirror, readControllerAptSources, TrixieApt } from './TrixieApt.js';
@@ -29,6 +30,8 @@ export interface NestedLabOptions {
   readonly bootTimeoutMs?: number;
   /** Image and package caches of another instance of this lab (see NestedLayoutOptions). */
   readonly cacheDir?: string;
+  /** Changes to an L1's QEMU line by host name (a bench's one-at-a-time tries); default none. */
+  readonly l1Tuning?: Readonly<Record<string, L1Tuning>>;
 }
 
 export interface NestedLabUpResult {
@@ -85,8 +88,11 @@ export class NestedLab {
     const apt = new TrixieApt(this.layout.aptDir, controllerMirror(readControllerAptSources()), runner, log);
     const modules = new VfioModuleBuilder(this.layout.buildRootDir, this.layout.modulesDir, apt.sourceLines, runner, log);
     this.image = new L1ImageBuilder(this.layout.imageDir, this.layout.debDir, this.layout.spec.imageSizeMiB, apt, modules, runner, log);
-    const vmOptions = { memoryMiB: this.layout.spec.hostMemoryMiB, cpus: this.layout.spec.hostCpus };
-    this.vms = this.layout.hosts.map((host) => new L1Vm(host, this.image.files, this.layout.vmNamespace, this.layout.authorizedKeysFile, vmOptions, runner));
+    const vmOptions = (hostName: string) => {
+      const tuning = options.l1Tuning?.[hostName];
+      return { memoryMiB: this.layout.spec.hostMemoryMiB, cpus: this.layout.spec.hostCpus, ...(tuning === undefined ? {} : { tuning }) };
+    };
+    this.vms = this.layout.hosts.map((host) => new L1Vm(host, this.image.files, this.layout.vmNamespace, this.layout.authorizedKeysFile, vmOptions(host.hostName), runner));
   }
 
   private requireRoot(what: string): void {

@@ -6,9 +6,32 @@ const MGMT_SLOT = 2;
 const LAN_SLOT = 4;
 const DISK_SLOT = 5;
 
+/**
+ * Departures from the L1's usual QEMU line, one knob each, so a bench can change one thing at a
+ * time and measure it (bench/nestedStability.ts); absent = the lab's own choice.
+ */
+export interface L1Tuning {
+  /** Options after `tcg,` on -accel (e.g. `thread=single`). */
+  readonly tcgOptions?: string;
+  /** -cpu instead of `max` (a named model, or `max` with features off: `max,-x2apic`). */
+  readonly cpuModel?: string;
+  /** More L1 kernel parameters (e.g. `kvm_amd.npt=0`); later ones win over the lab's. */
+  readonly kernelParams?: readonly string[];
+  /** -smp instead of the lab file's hostCpus. */
+  readonly cpus?: number;
+  /**
+   * The command that runs QEMU on the controller instead of its own binary: e.g. another build
+   * started through its own dynamic loader (`ld.so --library-path <libs> <qemu>`).
+   */
+  readonly qemuCommand?: readonly string[];
+  /** Appended to the L1's QEMU line (e.g. `-L <firmware dir>` of that other build). */
+  readonly extraArgs?: readonly string[];
+}
+
 export interface L1VmOptions {
   readonly memoryMiB: number;
   readonly cpus: number;
+  readonly tuning?: L1Tuning;
 }
 
 /** The L1 kernel's command line: VT-d on, stable interface names (hil-setup finds NICs by MAC). */
@@ -27,19 +50,20 @@ function slot(n: number): string {
  */
 export function l1QemuArgv(host: L1HostLayout, image: L1ImageFiles, authorizedKeysFile: string, options: L1VmOptions): string[] {
   const tap = (id: string, ifname: string): string[] => ['-netdev', `tap,id=${id},ifname=${ifname},script=no,downscript=no`];
+  const tuning = options.tuning ?? {};
   return [
     '-name', host.vmName,
     '-no-user-config', '-nodefaults', '-display', 'none',
     '-machine', 'q35,kernel-irqchip=split',
-    '-accel', 'tcg',
-    '-cpu', 'max',
-    '-smp', String(options.cpus),
+    '-accel', tuning.tcgOptions === undefined ? 'tcg' : `tcg,${tuning.tcgOptions}`,
+    '-cpu', tuning.cpuModel ?? 'max',
+    '-smp', String(tuning.cpus ?? options.cpus),
     '-m', `${options.memoryMiB}M`,
     // Before every PCI device: the devices behind it must find it when they are realized.
     '-device', 'intel-iommu,intremap=on,caching-mode=on',
     '-kernel', image.kernel,
     '-initrd', image.initrd,
-    '-append', L1_KERNEL_APPEND,
+    '-append', [L1_KERNEL_APPEND, ...(tuning.kernelParams ?? [])].join(' '),
     '-drive', `file=${image.rootImage},format=raw,if=none,id=root,snapshot=on,cache=unsafe`,
     '-device', `virtio-blk-pci,drive=root,addr=${slot(DISK_SLOT)}`,
     ...tap('mgmt', host.taps.mgmt),
@@ -53,6 +77,7 @@ export function l1QemuArgv(host: L1HostLayout, image: L1ImageFiles, authorizedKe
     '-fw_cfg', `name=opt/vfio-hil/authorized_keys,file=${authorizedKeysFile}`,
     '-serial', `file:${host.consoleLogFile}`,
     '-pidfile', host.pidFile,
+    ...(tuning.extraArgs ?? []),
   ];
 }
 

@@ -53,6 +53,19 @@ describe('nested lab layout (pure)', () => {
     expect(argv[argv.indexOf('-append') + 1]).to.include('intel_iommu=on');
   });
 
+  it('applies a tuning to the L1 line one knob at a time: TCG options, CPU model, vCPUs, kernel parameters after the lab\'s', () => {
+    const files = l1ImageFiles('/img');
+    const plain = l1QemuArgv(layout.hosts[0]!, files, '/keys', { memoryMiB: 3072, cpus: 2 });
+    const tuned = l1QemuArgv(layout.hosts[0]!, files, '/keys', { memoryMiB: 3072, cpus: 2, tuning: { tcgOptions: 'thread=single', cpuModel: 'EPYC', cpus: 1, kernelParams: ['kvm_amd.npt=0'] } });
+    const after = (argv: string[], flag: string): string | undefined => argv[argv.indexOf(flag) + 1];
+    expect([after(tuned, '-accel'), after(tuned, '-cpu'), after(tuned, '-smp')]).to.deep.equal(['tcg,thread=single', 'EPYC', '1']);
+    expect(after(tuned, '-append')).to.equal(`${after(plain, '-append')} kvm_amd.npt=0`);
+    const onlyCpu = l1QemuArgv(layout.hosts[0]!, files, '/keys', { memoryMiB: 3072, cpus: 2, tuning: { cpuModel: 'max,-x2apic' } });
+    expect(onlyCpu.filter((a, i) => a !== plain[i])).to.deep.equal(['max,-x2apic']);
+    const withFirmware = l1QemuArgv(layout.hosts[0]!, files, '/keys', { memoryMiB: 3072, cpus: 2, tuning: { extraArgs: ['-L', '/other/share/qemu'] } });
+    expect(withFirmware.slice(plain.length)).to.deep.equal(['-L', '/other/share/qemu']);
+  });
+
   it('writes the identity hil-setup sources, quoted', () => {
     const script = l1IdentityScript(layout.hosts[1]!);
     expect(script).to.include("HIL_HOSTNAME='host-b'");
