@@ -1,6 +1,6 @@
 import { selectTraceLines } from '../qemu/parseTraceLog.js';
 import { notShown, shown, unproven, type BugObservation, type BugReproduction, type BugSignature, type SignatureMatch } from './BugReproduction.js';
-import { describeSwitches, destinationFindings, guestLoopGaps, preCopyWindow, switchGaps, traceGaps, type Window } from './pathEvidence.js';
+import { completedPathSignature, guestLoopGaps, preCopyWindow, switchGaps, traceGaps, type Window } from './pathEvidence.js';
 import { hexField } from './traceFields.js';
 import { VIOMMU_MIGRATION_COMMIT } from './vtdBlockedDomainUnmap.js';
 
@@ -28,23 +28,6 @@ function traceSignature(o: BugObservation, needsAbsence: boolean, read: (window:
   }
   const gaps = needsAbsence ? [...traceGaps(o, 'absence'), ...guestLoopGaps(o), ...switchGaps(o, pre.window)] : [];
   return gaps.length > 0 ? unproven(gaps) : shown(seen.text);
-}
-
-/** The fixed behaviour of a blocked-domain companion: completed, the path ran (loop, switches), the destination alive, and `read`'s records. */
-function fixedSignature(o: BugObservation, read: (window: Window) => { readonly contradiction: string | null; readonly missing: string | null; readonly text: string }): SignatureMatch {
-  if (o.record === null) return notShown('no migration ran');
-  if (o.record.outcome !== 'completed') return notShown(`migration ${o.record.outcome ?? 'without outcome'}${o.record.reason !== null ? ` (${o.record.reason.slice(0, 200)})` : ''}`);
-  const destination = destinationFindings(o);
-  if (destination.contradiction !== null) return notShown(destination.contradiction);
-  const missing = [...guestLoopGaps(o), ...traceGaps(o, 'absence')];
-  if (destination.missing !== null) missing.push(destination.missing);
-  const pre = preCopyWindow(o);
-  if ('missing' in pre) return unproven([...missing, pre.missing]);
-  const seen = read(pre.window);
-  if (seen.contradiction !== null) return notShown(seen.contradiction);
-  missing.push(...switchGaps(o, pre.window));
-  if (seen.missing !== null) missing.push(seen.missing);
-  return missing.length > 0 ? unproven(missing) : shown(`completed; ${describeSwitches(o, pre.window)}; ${seen.text}; ${destination.evidence}`);
 }
 
 function inWindow(o: BugObservation, pattern: string, window: Window) {
@@ -82,7 +65,7 @@ export const VTD_BLOCKED_DOMAIN_IOMMUFD: BugReproduction = {
   },
   after: {
     description: 'completed; every guest cycle seen switching inside pre-copy; per-mapping unmaps with real GPAs, NO_CLEAR bitmap queries, no whole-space unmap; the guest alive on the destination',
-    match: (o) => fixedSignature(o, (w) => {
+    match: (o) => completedPathSignature(o, (w) => {
       const whole = inWindow(o, 'vtd_as_unmap_whole', w).length;
       const zero = inWindow(o, 'vfio_container_query_dirty_bitmap', w).filter((l) => hexField(l, 'gpa') === 0n).length;
       const noClear = inWindow(o, 'iommufd_backend_get_dirty_bitmap', w).filter((l) => /flags=0x1\b/.test(l.args)).length;
@@ -126,7 +109,7 @@ export const VFIO_LISTENER_PT_TO_BLOCKED: BugReproduction = {
   },
   after: {
     description: 'completed; every guest cycle seen switching inside pre-copy; dirty queries with iova == gpa at the identity → blocked switches; the guest alive on the destination',
-    match: (o) => fixedSignature(o, (w) => {
+    match: (o) => completedPathSignature(o, (w) => {
       const identity = inWindow(o, 'vfio_container_query_dirty_bitmap', w).filter((l) => hexField(l, 'iova') !== null && hexField(l, 'iova') === hexField(l, 'gpa')).length;
       return { contradiction: null, missing: identity === 0 ? 'vfio_container_query_dirty_bitmap with iova == gpa inside pre-copy: none' : null, text: `${identity} dirty queries with iova == gpa during pre-copy` };
     }),

@@ -1,6 +1,6 @@
 import { HarnessError } from '../errors.js';
 import { selectTraceLines, type TraceLine } from '../qemu/parseTraceLog.js';
-import type { BugObservation } from './BugReproduction.js';
+import { notShown, shown, unproven, type BugObservation, type SignatureMatch } from './BugReproduction.js';
 import { sourceActiveWindow } from './sourceActiveWindow.js';
 
 /**
@@ -138,4 +138,21 @@ export function destinationFindings(o: BugObservation): { readonly contradiction
   if (d.isDeviceUsable === false) return { contradiction: `the device is not usable on the destination: ${d.detail}`, missing: null, evidence: '' };
   if (d.isSameBoot === null || d.isDeviceUsable === null) return { contradiction: null, missing: `the destination check: ${d.isSameBoot === null ? 'boot id not compared' : 'device not tried'} (${d.detail})`, evidence: '' };
   return { contradiction: null, missing: null, evidence: `the guest answered on the destination with the same boot id and claimed the device there (${d.detail})` };
+}
+
+/** The fixed behaviour of a blocked-domain scenario: completed, the path ran (loop, switches), the destination alive, and `read`'s records. */
+export function completedPathSignature(o: BugObservation, read: (window: Window) => { readonly contradiction: string | null; readonly missing: string | null; readonly text: string }): SignatureMatch {
+  if (o.record === null) return notShown('no migration ran');
+  if (o.record.outcome !== 'completed') return notShown(`migration ${o.record.outcome ?? 'without outcome'}${o.record.reason !== null ? ` (${o.record.reason.slice(0, 200)})` : ''}`);
+  const destination = destinationFindings(o);
+  if (destination.contradiction !== null) return notShown(destination.contradiction);
+  const missing = [...guestLoopGaps(o), ...traceGaps(o, 'absence')];
+  if (destination.missing !== null) missing.push(destination.missing);
+  const pre = preCopyWindow(o);
+  if ('missing' in pre) return unproven([...missing, pre.missing]);
+  const seen = read(pre.window);
+  if (seen.contradiction !== null) return notShown(seen.contradiction);
+  missing.push(...switchGaps(o, pre.window));
+  if (seen.missing !== null) missing.push(seen.missing);
+  return missing.length > 0 ? unproven(missing) : shown(`completed; ${describeSwitches(o, pre.window)}; ${seen.text}; ${destination.evidence}`);
 }

@@ -1,6 +1,6 @@
 import { selectTraceLines } from '../qemu/parseTraceLog.js';
 import { notShown, shown, unproven, type BugObservation, type BugReproduction, type SignatureMatch } from './BugReproduction.js';
-import { describeSwitches, destinationFindings, guestLoopGaps, preCopyWindow, switchGaps, traceGaps, unmapNotifications } from './pathEvidence.js';
+import { completedPathSignature, preCopyWindow, traceGaps, unmapNotifications } from './pathEvidence.js';
 
 /** brief §4.3: the legacy unmap-bitmap failures, in error-desc or on stderr. */
 const UNMAP_ERRORS = ['vfio_container_dma_unmap(', 'UNMAP: Size of bitmap too big', 'VFIO_UNMAP_DMA with DIRTY_BITMAP'];
@@ -35,29 +35,23 @@ function bugShown(o: BugObservation): SignatureMatch {
  * the guest lives on, same boot, device usable, on the destination.
  */
 function fixShown(o: BugObservation): SignatureMatch {
-  if (o.record === null) return notShown('no migration ran');
-  if (o.record.outcome !== 'completed') return notShown(`migration ${o.record.outcome ?? 'without outcome'}${o.record.reason !== null ? ` (${o.record.reason.slice(0, 200)})` : ''}`);
   const errors = UNMAP_ERRORS.filter((e) => o.sourceLog.includes(e));
-  if (errors.length > 0) return notShown(`stderr has ${errors.map((e) => `"${e}"`).join(', ')}`);
-  const destination = destinationFindings(o);
-  if (destination.contradiction !== null) return notShown(destination.contradiction);
-  const missing = [...guestLoopGaps(o), ...traceGaps(o, 'absence')];
-  if (destination.missing !== null) missing.push(destination.missing);
-  const pre = preCopyWindow(o);
-  if ('missing' in pre) return unproven([...missing, pre.missing]);
-  const whole = selectTraceLines(o.sourceTrace, 'vtd_as_unmap_whole', pre.window);
-  if (whole.length > 0) return notShown(`${whole.length} vtd_as_unmap_whole inside pre-copy (first: "${whole[0]!.args}")`);
-  const unmaps = unmapNotifications(o, pre.window);
-  if (unmaps.wholeSpace.length > 0) return notShown(`${unmaps.wholeSpace.length} whole-space UNMAP notifications inside pre-copy (first: "${unmaps.wholeSpace[0]!.args}")`);
-  missing.push(...switchGaps(o, pre.window));
-  const dma = o.guestLoop?.dmaWindow ?? null;
-  const ofDevice = dma === null ? unmaps.perMapping : unmaps.ofGuestWindow;
-  if (ofDevice === 0) {
-    missing.push(`per-mapping UNMAP notifications for the device inside pre-copy: vfio_iommu_map_notify shows ${unmaps.perMapping} page-sized UNMAPs${dma !== null ? `, none inside the guest program's window 0x${dma.iova.toString(16)}+${dma.sizeBytes}` : ''}`);
-  }
-  if (missing.length > 0) return unproven(missing);
-  const file = o.sourceTraceFile;
-  return shown(`completed; ${describeSwitches(o, pre.window)}; ${unmaps.perMapping} per-mapping vfio_iommu_map_notify UNMAPs inside pre-copy${dma !== null ? ` (${unmaps.ofGuestWindow} of the guest program's window)` : ''}, none whole-space, no vtd_as_unmap_whole in ${file.recordCount} readable trace records; none of ${UNMAP_ERRORS.join(', ')} on stderr; ${destination.evidence}`);
+  if (o.record?.outcome === 'completed' && errors.length > 0) return notShown(`stderr has ${errors.map((e) => `"${e}"`).join(', ')}`);
+  return completedPathSignature(o, (window) => {
+    const whole = selectTraceLines(o.sourceTrace, 'vtd_as_unmap_whole', window);
+    if (whole.length > 0) return { contradiction: `${whole.length} vtd_as_unmap_whole inside pre-copy (first: "${whole[0]!.args}")`, missing: null, text: '' };
+    const unmaps = unmapNotifications(o, window);
+    if (unmaps.wholeSpace.length > 0) return { contradiction: `${unmaps.wholeSpace.length} whole-space UNMAP notifications inside pre-copy (first: "${unmaps.wholeSpace[0]!.args}")`, missing: null, text: '' };
+    const dma = o.guestLoop?.dmaWindow ?? null;
+    const ofDevice = dma === null ? unmaps.perMapping : unmaps.ofGuestWindow;
+    const missing = ofDevice > 0 ? null
+      : `per-mapping UNMAP notifications for the device inside pre-copy: vfio_iommu_map_notify shows ${unmaps.perMapping} page-sized UNMAPs${dma !== null ? `, none inside the guest program's window 0x${dma.iova.toString(16)}+${dma.sizeBytes}` : ''}`;
+    return {
+      contradiction: null,
+      missing,
+      text: `${unmaps.perMapping} per-mapping vfio_iommu_map_notify UNMAPs inside pre-copy${dma !== null ? ` (${unmaps.ofGuestWindow} of the guest program's window)` : ''}, none whole-space, no vtd_as_unmap_whole in ${o.sourceTraceFile.recordCount} readable trace records; none of ${UNMAP_ERRORS.join(', ')} on stderr`,
+    };
+  });
 }
 
 /**
