@@ -73,6 +73,11 @@ cp /proc/sys/kernel/random/boot_id /run/boot_id
 echo "hil: boot_id $(cat /run/boot_id)"
 echo "hil: ready"
 
+# The console is the harness's command channel: a kernel message printed in the middle of a
+# command's output (the NIC's "link becomes ready" arrives after the shell) corrupts what the
+# harness reads. From here on only errors and worse reach the console; everything stays in dmesg.
+echo 4 > /proc/sys/kernel/printk
+
 while :; do
   setsid -c sh -i <>/dev/ttyS0 >&0 2>&1
   echo "hil: console shell exited, respawning"

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { defaultDomainCycleCommand, parseDomainCycleOutput } from './cycleDefaultDomain.js';
 import { parseGuestPciListing } from './guestPciFunctions.js';
+import { readBootId } from './readBootId.js';
+import type { CommandRunner } from '../runner.js';
 import { parseVfioLoopOutput } from './runVfioLoop.js';
 
 describe('guest actions: output parsing', function () {
@@ -48,5 +50,19 @@ describe('guest actions: output parsing', function () {
     expect(line).to.include('d=/sys/bus/pci/devices/0000:00:02.0; b=0000:00:02.0; n=3');
     expect(line).to.include('done cycles=$i succeeded=$ok_n failed=$f');
     expect(() => defaultDomainCycleCommand('0000:00:02.0', 0)).to.throw(/positive integer/);
+  });
+
+  it('reads the boot id when a kernel message lands in the console output, and refuses output without exactly one id', async function () {
+    const answering = (stdout: string): CommandRunner => ({
+      where: 'guest console of vm-1',
+      run: async () => ({ exitCode: 0, signal: null, stdout, stderr: '', durationMs: 1 }),
+    });
+    const id = 'e2bfdd19-9b06-4c5a-83b0-81713adfa80d';
+    expect(await readBootId(answering(`${id}\n\n[    2.749095] IPv6: ADDRCONF(NETDEV_CHANGE): eth0: link becomes ready`))).to.equal(id);
+    expect(await readBootId(answering(`[    2.749095] e1000e: eth0 NIC Link is Up\n${id}`))).to.equal(id);
+    const error = await readBootId(answering('[    2.749095] IPv6: ADDRCONF(NETDEV_CHANGE): eth0: link becomes ready')).then(() => null, (e: unknown) => e);
+    expect(error).to.have.property('code', 'GUEST_BOOT_ID');
+    const two = await readBootId(answering(`${id}\n${id.replace('e2', 'f3')}`)).then(() => null, (e: unknown) => e);
+    expect(two).to.have.property('code', 'GUEST_BOOT_ID');
   });
 });
