@@ -82,6 +82,7 @@ export class HilReporter extends Mocha.reporters.Base {
         : { message: error instanceof Error ? error.message : String(error), causeChain: causeChain(error), code: error instanceof HarnessError ? error.code : null },
       references: scope?.references ?? [], labels: scope?.labels ?? {}, migrations: scope?.migrations ?? [],
       artifacts: scope?.artifacts ?? [], attempts: retriesOf(test) + 1,
+      ...(scope !== undefined && scope.diagnoses.length > 0 ? { diagnosis: scope.diagnoses } : {}),
     };
     this.options.results.tests.push(result);
     const indent = '  '.repeat(depth(test.parent) + 0);

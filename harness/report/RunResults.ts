@@ -1,3 +1,4 @@
+import type { Diagnosis } from '../session/diagnosis/diagnoseFailure.js';
 import type { HostPreflight } from '../host/preflightHost.js';
 import type { Measurements } from '../migration/MigrationRecord.js';
 
@@ -64,6 +65,8 @@ export interface TestResult {
   migrations: MigrationResult[];
   artifacts: Artifact[];
   attempts: number;
+  /** How a failure of the guest before the behaviour under test was judged (design.md §7); absent when none was. */
+  diagnosis?: readonly Diagnosis[];
 }
 
 export interface MigrationResult {
