@@ -10,6 +10,7 @@ describe('installationFault', function () {
   it('names a missing binary, kernel and ROM file', function () {
     expect(installationFault('/bin/sh: 1: exec: /opt/qemu/bin/qemu-system-x86_64: not found')?.what).to.equal('the QEMU binary is not on the host');
     expect(installationFault("qemu: could not load kernel '/srv/hil/images/vmlinuz': No such file or directory")?.what).to.equal('the guest kernel is not on the host');
+    expect(installationFault('qemu-system-x86_64: -netdev tap,id=nic0-net,ifname=hil-tap0,script=no,downscript=no: could not configure /dev/net/tun (hil-tap0): Device or resource busy')?.what).to.contain("tap interface");
     expect(installationFault('qemu-system-x86_64: -device pci-testdev,romfile=/x.rom: failed to find romfile "/x.rom"')?.what).to.equal('a device ROM file is missing');
   });
 
