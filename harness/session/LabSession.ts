@@ -26,6 +26,7 @@ import { vmName } from '../qemu/vmName.js';
 import { sh } from '../shell.js';
 import { detectLabAbilities, isLabCapability, type LabAbilities, type LabCapability } from './labCapabilities.js';
 import { diagnoseGuestFailure } from './diagnosis/diagnoseGuestFailure.js';
+import { inLabSetup } from './diagnosis/inLabSetup.js';
 import type { FailurePhase } from './diagnosis/diagnoseFailure.js';
 import { LabVm } from './LabVm.js';
 import type { LinkControl } from './LinkControl.js';
@@ -233,7 +234,7 @@ export class LabSession {
     // and takes minutes under TCG inside TCG (design.md §5); the virtual lab has no usable KVM.
     const accelerator = this.hasCapability(host.name, 'kvm') ? 'kvm' as const : 'tcg' as const;
     const extraArgs = [...(options.extraArgs ?? []), ...(options.deviceUnderTestArgs ?? [])];
-    const spec = vmSpecFor({ ...options, extraArgs, name, host, vmDir: vmDir(host), guest, accelerator, boot: await this.guestFilesOn(host, guest.kernel, guest.initrd) });
+    const spec = vmSpecFor({ ...options, extraArgs, name, host, vmDir: vmDir(host), guest, accelerator, boot: await inLabSetup(scope, `copying the guest's kernel and initrd to ${host.name}`, () => this.guestFilesOn(host, guest.kernel!, guest.initrd)) });
     const qemu = this.lab.qemu[host.qemu]!;
     const process = new QemuProcess(spec, { runner: transport, sockets: transport, binary: qemu.binary, workDir: vmDir(host) });
     const transcript = scope.artifactPath(`${options.role}.console.log`, 'console', `serial console transcript of ${name}`);
@@ -244,9 +245,11 @@ export class LabSession {
     // Stopping is safe to repeat, so after a dropped connection it reconnects rather than leave QEMU running.
     scope.teardown.push(`stop ${name}`, async () => { await this.connections.open(host); await vm.stop(); });
     // On the host before QEMU exists: a controller that dies from here on leaves a way to stop it.
-    await runChecked(transport, sh`mkdir -p -m 0700 ${vmDir(host)} && chmod 0700 ${vmDir(host)}`);
-    await this.freshMdevsFor(host, spec.nics);
-    await this.journals.get(host.name)!.append(`QEMU ${name}`, process.undoCommand);
+    await inLabSetup(scope, `preparing ${host.name} for ${name}`, async () => {
+      await runChecked(transport, sh`mkdir -p -m 0700 ${vmDir(host)} && chmod 0700 ${vmDir(host)}`);
+      await this.freshMdevsFor(host, spec.nics);
+      await this.journals.get(host.name)!.append(`QEMU ${name}`, process.undoCommand);
+    });
     await process.start({ timeoutMs: this.lab.defaults.timeouts.bootMs });
     return vm;
   }

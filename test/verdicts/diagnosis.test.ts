@@ -9,6 +9,7 @@ import { DiagnosedFailure } from '../../harness/session/diagnosis/DiagnosedFailu
 import { devicesUnderTest, withoutDevicesUnderTest } from '../../harness/session/diagnosis/devicesUnderTest.js';
 import { diagnoseFailure, type ControlRun } from '../../harness/session/diagnosis/diagnoseFailure.js';
 import { diagnoseGuestFailure } from '../../harness/session/diagnosis/diagnoseGuestFailure.js';
+import { inLabSetup } from '../../harness/session/diagnosis/inLabSetup.js';
 import type { LaunchOptions } from '../../harness/session/LabSession.js';
 import type { LabVm } from '../../harness/session/LabVm.js';
 import { TestScope } from '../../harness/session/TestScope.js';
@@ -56,6 +57,31 @@ describe('diagnosis: lab ERROR vs product FAIL by phase and control (design.md Â
       const silent = new HarnessError('PROBE_NO_REPLY', 'No echo reply');
       const d = diagnoseFailure({ phase: 'guest-boot', devicesUnderTest: [], control: null });
       expect(failureOutcome(new DiagnosedFailure(d, 'hil-r1-vm0 on a', silent))).to.equal('ERROR');
+    });
+  });
+
+  describe('inLabSetup: a step that sets the lab up', function () {
+    let runDir: string;
+    beforeEach(() => { runDir = mkdtempSync(join(tmpdir(), 'hil-diag-')); });
+    afterEach(() => rmSync(runDir, { recursive: true, force: true }));
+
+    it('a command that exited non-zero while preparing a host (once a FAIL by class) is ERROR, with the diagnosis recorded', async function () {
+      const scope = new TestScope('t', runDir, 'artifacts/t');
+      const mkdirFailed = new HarnessError('COMMAND_FAILED', 'Command on root@10.231.0.11:22 exited 1: mkdir -p -m 0700 /srv/hil/vm');
+      expect(failureOutcome(mkdirFailed)).to.equal('FAIL');
+      const error = await inLabSetup(scope, 'preparing host-a for hil-r1-src', () => Promise.reject(mkdirFailed)).then(() => null, (e: unknown) => e);
+      expect(failureOutcome(error)).to.equal('ERROR');
+      expect((error as HarnessError).code).to.equal('LAB_SETUP_FAILED');
+      expect((error as Error).cause).to.equal(mkdirFailed);
+      expect(scope.diagnoses.map((d) => [d.phase, d.outcome, d.control])).to.deep.equal([['lab-setup', 'ERROR', null]]);
+    });
+
+    it('passes the value through and leaves an error that is already the lab\'s as it is', async function () {
+      const scope = new TestScope('t', runDir, 'artifacts/t');
+      expect(await inLabSetup(scope, 'copying', () => Promise.resolve(42))).to.equal(42);
+      const lost = new InfrastructureError('SSH_DISCONNECTED', 'lost');
+      expect(await inLabSetup(scope, 'copying', () => Promise.reject(lost)).then(() => null, (e: unknown) => e)).to.equal(lost);
+      expect(scope.diagnoses).to.deep.equal([]);
     });
   });
 

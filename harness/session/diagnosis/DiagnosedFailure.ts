@@ -12,11 +12,12 @@ export class DiagnosedFailure extends HarnessError {
     what: string,
     cause: unknown,
   ) {
-    const code = diagnosis.outcome === 'FAIL' ? 'GUEST_FAILED_WITH_DEVICE' : 'GUEST_FAILED_ON_LAB';
+    const isSetup = diagnosis.phase === 'lab-setup';
+    const code = isSetup ? 'LAB_SETUP_FAILED' : diagnosis.outcome === 'FAIL' ? 'GUEST_FAILED_WITH_DEVICE' : 'GUEST_FAILED_ON_LAB';
     const verdict = diagnosis.outcome === 'FAIL' ? 'a product FAIL' : 'a lab ERROR, not a product verdict';
-    const action = diagnosis.outcome === 'FAIL'
-      ? 'compare the two console transcripts attached to the test'
-      : 'check the guest image and the host (both console transcripts are attached)';
+    const action = isSetup ? 'fix the lab: the cause below says what failed'
+      : diagnosis.outcome === 'FAIL' ? 'compare the two console transcripts attached to the test'
+        : 'check the guest image and the host (both console transcripts are attached)';
     super(code, `${what}: ${diagnosis.why}; ${verdict}. ${action[0]!.toUpperCase()}${action.slice(1)}.`, { cause, data: { diagnosis } });
   }
 
