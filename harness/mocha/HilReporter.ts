@@ -88,6 +88,7 @@ export class HilReporter extends Mocha.reporters.Base {
       error: errorOf(judgement.seen),
       // The scope's arrays, not copies: the attempt's teardown (after this event) still adds its logs.
       migrations: scope?.migrations ?? [], artifacts: scope?.artifacts ?? [],
+      ...(scope !== undefined && scope.diagnoses.length > 0 ? { diagnosis: scope.diagnoses } : {}),
     };
     attempts.push(attempt);
     this.earlierAttempts.set(first, attempts);
@@ -107,6 +108,7 @@ export class HilReporter extends Mocha.reporters.Base {
       error: error === null ? verdictError : errorOf(error),
       references: scope?.references ?? [], labels: scope?.labels ?? {}, migrations: scope?.migrations ?? [],
       artifacts: scope?.artifacts ?? [], attempts: earlierAttempts.length + 1, earlierAttempts,
+      ...(scope !== undefined && scope.diagnoses.length > 0 ? { diagnosis: scope.diagnoses } : {}),
     };
     this.options.results.tests.push(result);
     const indent = '  '.repeat(depth(test.parent));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalRunner } from '../LocalRunner.js';
 import { TEST_QEMU_BINARY } from '../qmp/spawnTestQemu.js';
-import { QemuStartError, QemuStateError, VmSpecError } from './errors.js';
+import { QemuInstallationError, QemuStartError, QemuStateError, VmSpecError } from './errors.js';
 import { probeVmProcess } from './probeVmProcess.js';
 import { LocalUnixSockets } from './LocalUnixSockets.js';
 import { QemuProcess } from './QemuProcess.js';
@@ -70,6 +70,20 @@ describe('QemuProcess (real QEMU through LocalRunner)', function () {
     expect(await vm.isRunning()).to.equal(false);
     expect(existsSync(vm.files.pidFile)).to.equal(false);
     expect((await vm.stop()).how).to.equal('already-exited');
+  });
+
+  it('fails start on missing firmware as a lab fault (QemuInstallationError), not as a start failure a suite judges', async function () {
+    // A QEMU source build installed without its data folder fails exactly so.
+    const vm = makeVm('hil-qptest-nobios', { extraArgs: ['-bios', join(workDir, 'no-firmware', 'bios-256k.bin')] });
+    let error: unknown;
+    await vm.start({ timeoutMs: 20_000 }).catch((e: unknown) => (error = e));
+    expect(error).to.be.instanceOf(QemuInstallationError);
+    expect(error).not.to.be.instanceOf(QemuStartError);
+    expect((error as QemuInstallationError).isInfrastructure).to.equal(true);
+    expect((error as QemuInstallationError).code).to.equal('QEMU_INSTALLATION_FAULT');
+    expect((error as Error).message).to.contain("could not load PC BIOS").and.to.contain('its firmware is missing');
+    expect((error as Error).cause).to.be.instanceOf(QemuStartError);
+    expect(vm.state).to.equal('stopped');
   });
 
   it('tracks liveness by pid, not by the socket file', async function () {

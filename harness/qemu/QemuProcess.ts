@@ -6,7 +6,8 @@ import { raw, sh } from '../shell.js';
 import { QmpDisconnectedError } from '../qmp/errors.js';
 import { QmpClient, type QmpClientOptions } from '../qmp/QmpClient.js';
 import { buildArgv } from './buildArgv.js';
-import { QemuTimeoutError, QemuStartError, QemuStateError, QemuStopError } from './errors.js';
+import { QemuInstallationError, QemuTimeoutError, QemuStartError, QemuStateError, QemuStopError } from './errors.js';
+import { installationFault } from './installationFault.js';
 import { isVmProcessAlive, killVmByPidFileCommand, probeVmProcess, signalVmProcess, type VmProcessProbe } from './probeVmProcess.js';
 import { vmFiles, type VmFiles } from './vmFiles.js';
 import type { VmSpec } from './VmSpec.js';
@@ -96,7 +97,11 @@ export class QemuProcess {
     return `${killVmByPidFileCommand(pidFile, this.spec.name)}; ${sh`rm -f ${this.spec.qmpSocket} ${this.spec.serialSocket} ${pidFile} ${log} ${serialLog} ${traceLog}`}`;
   }
 
-  /** Launches QEMU and returns once it answered on QMP (so realize errors surface here, with QEMU's words). */
+  /**
+   * Launches QEMU and returns once it answered on QMP (so realize errors surface here, with QEMU's
+   * words: QemuStartError). A start that failed on the installation (missing firmware, kernel,
+   * binary) is a QemuInstallationError, a lab ERROR.
+   */
   async start(options: { readonly timeoutMs?: number } = {}): Promise<void> {
     if (this.stateValue !== 'created') throw new QemuStateError(this.spec.name, 'start', this.stateValue, 'created');
     this.stateValue = 'starting';
@@ -109,7 +114,8 @@ export class QemuProcess {
       this.stateValue = 'running';
     } catch (error) {
       await this.cleanUpAfterFailedStart();
-      throw error;
+      const fault = error instanceof QemuStartError ? installationFault(error.logTail) : null;
+      throw fault === null ? error : new QemuInstallationError(this.spec.name, this.where, fault.what, fault.line, error as QemuStartError);
     }
   }
 

@@ -1,4 +1,4 @@
-import { HarnessError } from '../errors.js';
+import { HarnessError, InfrastructureError } from '../errors.js';
 
 /** A VmSpec that cannot work; lists every problem found, not just the first. */
 export class VmSpecError extends HarnessError {
@@ -36,6 +36,20 @@ export class QemuStartError extends HarnessError {
     super('QEMU_START_FAILED', `QEMU for ${vm} on ${where} did not start: ${reason}. QEMU's output:\n${log}`, {
       cause: options.cause,
       data: { vm, where, reason, logTail, pid: options.pid },
+    });
+  }
+}
+
+/**
+ * QEMU could not start because its installation or the lab is broken (installationFault()): a lab
+ * ERROR, never a product verdict, so it is deliberately not a QemuStartError that a suite would
+ * judge. The QemuStartError with QEMU's whole output is its cause.
+ */
+export class QemuInstallationError extends InfrastructureError {
+  constructor(vm: string, where: string, what: string, line: string, cause: QemuStartError) {
+    super('QEMU_INSTALLATION_FAULT', `QEMU for ${vm} on ${where} could not start because ${what}: "${line}". This is the lab's fault, not a product verdict; fix the QEMU installation or the lab's files on ${where}.`, {
+      cause,
+      data: { vm, where, line },
     });
   }
 }

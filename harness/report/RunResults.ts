@@ -1,4 +1,5 @@
 import type { Expectation } from '../config/loadExpectations.js';
+import type { Diagnosis } from '../session/diagnosis/diagnoseFailure.js';
 import type { HostPreflight } from '../host/preflightHost.js';
 import type { Measurements } from '../migration/MigrationRecord.js';
 
@@ -99,6 +100,8 @@ export interface TestResult {
   artifacts: Artifact[];
   /** How many times the test ran: 1, or more when a lab ERROR was retried (`hil run --retries`). */
   attempts: number;
+  /** How a failure of the guest before the behaviour under test was judged (design.md §7); absent when none was. */
+  diagnosis?: readonly Diagnosis[];
   /** Every attempt before the last, oldest first; the fields above are the last attempt's. */
   earlierAttempts?: AttemptResult[];
   /** With `hil run --expect`: what the file expected of this test and whether it held. */
@@ -114,6 +117,7 @@ export interface AttemptResult {
   readonly error: TestResult['error'];
   readonly migrations: MigrationResult[];
   readonly artifacts: Artifact[];
+  readonly diagnosis?: readonly Diagnosis[];
 }
 
 export interface MigrationResult {

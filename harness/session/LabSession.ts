@@ -25,6 +25,9 @@ import type { VmNic } from '../qemu/VmSpec.js';
 import { vmName } from '../qemu/vmName.js';
 import { sh } from '../shell.js';
 import { detectLabAbilities, isLabCapability, type LabAbilities, type LabCapability } from './labCapabilities.js';
+import { diagnoseGuestFailure } from './diagnosis/diagnoseGuestFailure.js';
+import { inLabSetup } from './diagnosis/inLabSetup.js';
+import type { FailurePhase } from './diagnosis/diagnoseFailure.js';
 import { LabVm } from './LabVm.js';
 import type { LinkControl } from './LinkControl.js';
 import type { TestScope } from './TestScope.js';
@@ -51,6 +54,11 @@ export interface LaunchOptions extends Pick<VmRequest, 'nicModel' | 'hasViommu' 
   readonly host: string;
   readonly role: string;
   readonly guest?: string;
+  /**
+   * QEMU arguments adding a device under test beyond VFIO NICs and the vIOMMU (which are under
+   * test already): a control boot (diagnoseGuestFailure) leaves them out.
+   */
+  readonly deviceUnderTestArgs?: readonly string[];
 }
 
 /** A lab.yaml VFIO NIC made ready on a host by this run's provisioning. */
@@ -232,18 +240,23 @@ export class LabSession {
     // A host with usable KVM runs its guests with it: the nested lab's L2 boots in ~20 s under KVM
     // and takes minutes under TCG inside TCG (design.md §5); the virtual lab has no usable KVM.
     const accelerator = this.hasCapability(host.name, 'kvm') ? 'kvm' as const : 'tcg' as const;
-    const spec = vmSpecFor({ ...options, name, host, vmDir: vmDir(host), guest, accelerator, boot: await this.guestFilesOn(host, guest.kernel, guest.initrd) });
+    const extraArgs = [...(options.extraArgs ?? []), ...(options.deviceUnderTestArgs ?? [])];
+    const spec = vmSpecFor({ ...options, extraArgs, name, host, vmDir: vmDir(host), guest, accelerator, boot: await inLabSetup(scope, `copying the guest's kernel and initrd to ${host.name}`, () => this.guestFilesOn(host, guest.kernel!, guest.initrd)) });
     const qemu = this.lab.qemu[host.qemu]!;
     const process = new QemuProcess(spec, { runner: transport, sockets: transport, binary: qemu.binary, workDir: vmDir(host) });
     const transcript = scope.artifactPath(`${options.role}.console.log`, 'console', `serial console transcript of ${name}`);
-    const vm = new LabVm(host, options.role, process, sshConsoleArgv(host, spec.serialSocket, (n) => this.lab.hosts[n]), transcript);
+    const diagnoser = (failed: LabVm, phase: FailurePhase, error: unknown) =>
+      diagnoseGuestFailure({ scope, launch: options, bootTimeoutMs: this.lab.defaults.timeouts.bootMs, launchVm: (s, o) => this.launchVm(s, o) }, failed, phase, error);
+    const vm = new LabVm(host, options.role, process, sshConsoleArgv(host, spec.serialSocket, (n) => this.lab.hosts[n]), transcript, diagnoser);
     scope.teardown.push(`collect logs of ${name}`, () => this.collectLogs(scope, vm));
     // Stopping is safe to repeat, so after a dropped connection it reconnects rather than leave QEMU running.
     scope.teardown.push(`stop ${name}`, async () => { await this.connections.open(host); await vm.stop(); });
     // On the host before QEMU exists: a controller that dies from here on leaves a way to stop it.
-    await runChecked(transport, sh`mkdir -p -m 0700 ${vmDir(host)} && chmod 0700 ${vmDir(host)}`);
-    await this.freshMdevsFor(host, spec.nics);
-    await this.journals.get(host.name)!.append(`QEMU ${name}`, process.undoCommand);
+    await inLabSetup(scope, `preparing ${host.name} for ${name}`, async () => {
+      await runChecked(transport, sh`mkdir -p -m 0700 ${vmDir(host)} && chmod 0700 ${vmDir(host)}`);
+      await this.freshMdevsFor(host, spec.nics);
+      await this.journals.get(host.name)!.append(`QEMU ${name}`, process.undoCommand);
+    });
     await process.start({ timeoutMs: this.lab.defaults.timeouts.bootMs });
     return vm;
   }

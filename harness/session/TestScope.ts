@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Artifact, MigrationResult } from '../report/RunResults.js';
 import { TeardownStack } from '../teardown.js';
+import type { Diagnosis } from './diagnosis/diagnoseFailure.js';
 
 /**
  * What one test gathers while it runs: its teardown stack, its artifacts folder, labels, and the
@@ -14,6 +15,8 @@ export class TestScope {
   readonly labels: Record<string, string> = {};
   readonly references: string[] = [];
   /** Set by a test that decides its own verdict (bug reproduction: REPRODUCED / FIXED / UNEXPECTED). */
+  /** How each failure of a guest before the behaviour under test was judged (lab ERROR or product FAIL). */
+  readonly diagnoses: Diagnosis[] = [];
   verdict: { readonly outcome: 'REPRODUCED' | 'FIXED' | 'UNEXPECTED'; readonly why: string } | null = null;
 
   constructor(readonly id: string, readonly runDir: string, readonly artifactsSubdir: string) {

@@ -46,14 +46,14 @@ describe('blocked-domain/guest: the guest moves a device behind its vIOMMU throu
       const guest = lab.lab.guests['default']!;
       this.scope.references.push(...BLOCKED_DOMAIN_REFERENCES);
       Object.assign(this.scope.labels, { scenario: variant.id, viommu: 'intel-iommu', guestIommu: variant.mode, way: variant.way, device: 'emulated e1000e, vfio-pci in the guest' });
-      const launch = { viommu: { model: 'intel-iommu' as const }, append: guestAppend(guest, variant.mode), extraArgs: DOMAIN_SWITCH_DEVICE_ARGS, tracePatterns: VTD_TRACE_PATTERNS };
+      const launch = { viommu: { model: 'intel-iommu' as const }, append: guestAppend(guest, variant.mode), deviceUnderTestArgs: DOMAIN_SWITCH_DEVICE_ARGS, tracePatterns: VTD_TRACE_PATTERNS };
 
       const src = await lab.launchVm(this.scope, { host: lab.pair.source, role: 'src', ...launch });
       const probe = await lab.startProbe(this.scope);
-      await probe.waitForReply(lab.lab.defaults.timeouts.bootMs);
+      await src.waitForEcho(probe, lab.lab.defaults.timeouts.bootMs);
       const srcConsole = src.openConsole();
       const bootId = await readBootId(srcConsole);
-      const binding = await prepareGuestDevice(srcConsole, GUEST_PCI_IDS.e1000e, 'domain-switch e1000e', variant.way);
+      const binding = await src.prepareDevice(() => prepareGuestDevice(srcConsole, GUEST_PCI_IDS.e1000e, 'domain-switch e1000e', variant.way));
       expect(expectedDefaultDomains(variant.mode), `default domain of group ${binding.iommuGroup} with iommu=${variant.mode}`).to.include(binding.defaultDomainType);
 
       const dst = await lab.launchVm(this.scope, { host: lab.pair.destination, role: 'dst', isIncoming: true, ...launch });

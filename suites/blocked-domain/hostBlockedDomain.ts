@@ -119,7 +119,7 @@ export async function observeHostBlockedDomain(context: Mocha.Context, options: 
     beforeMigration: async (source) => {
       console = source.openConsole();
       await source.waitForShell(lab.lab.defaults.timeouts.bootMs);
-      bdf = (await prepareGuestDevice(console, ids, `assigned ${devices.source.nic.name}`, options.way)).bdf;
+      bdf = (await source.prepareDevice(() => prepareGuestDevice(console!, ids, `assigned ${devices.source.nic.name}`, options.way))).bdf;
       bootIdOnSource = await readBootId(console);
     },
     hooks: (source) => {

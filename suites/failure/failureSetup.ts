@@ -29,7 +29,7 @@ export interface RunningGuest {
 export async function startSourceGuest(lab: LabSession, scope: TestScope, options: Partial<LaunchOptions> = {}): Promise<RunningGuest> {
   const vm = await lab.launchVm(scope, { host: lab.pair.source, role: 'src', ...options });
   const probe = await lab.startProbe(scope);
-  await probe.waitForReply(lab.lab.defaults.timeouts.bootMs);
+  await vm.waitForEcho(probe, lab.lab.defaults.timeouts.bootMs);
   return { vm, probe, bootId: await readBootId(vm.openConsole()) };
 }
 

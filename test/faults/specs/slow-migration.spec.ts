@@ -14,7 +14,7 @@ describe('faults/slow-migration: one long pre-copy for faults injected from outs
     // so a test that cuts "the harness's connection" cuts the one that matters.
     const source = await lab.launchVm(this.scope, { host: lab.pair.source, role: 'src' });
     const probe = await lab.startProbe(this.scope);
-    await probe.waitForReply(lab.lab.defaults.timeouts.bootMs);
+    await source.waitForEcho(probe, lab.lab.defaults.timeouts.bootMs);
     const destination = await lab.launchVm(this.scope, { host: lab.pair.destination, role: 'dst', isIncoming: true });
     const record = await lab.migrate(this.scope, source, destination, { probe, maxBandwidthBytesPerSec: SLOW_MAX_BANDWIDTH_BYTES_PER_SEC });
     expect(record.outcome, `outcome (${record.reason ?? 'no reason'})`).to.equal('completed');
