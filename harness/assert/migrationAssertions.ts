@@ -41,18 +41,19 @@ export function describeRecord(record: MigrationRecord): string {
 
 /**
  * Why a completed migration with a probe does not show the guest answering on the destination,
- * or null when it does (or no probe ran). The source guest stays stopped from STOP on, so a reply
- * the controller received after the destination's RESUME event came from the destination.
+ * or null when it does (or no probe ran). The source reports "completed" after it stopped the
+ * guest for good, so a reply the controller received after that sample came from the destination.
+ * Replies and samples are both on the controller's clock; QMP events carry other clocks.
  */
 export function destinationSilence(record: MigrationRecord): string | null {
   if (record.probe === null) return null;
-  const resume = record.events.find((e) => e.side === 'destination' && e.name === 'RESUME');
-  if (resume === undefined) return 'a probe ran but the record has no RESUME event from the destination, so nothing shows the guest running there';
+  const completed = record.samples.find((s) => s.status === 'completed');
+  if (completed === undefined) return 'a probe ran but the record has no query-migrate sample saying "completed" to place its replies against';
   const replies = record.probe.replyTimesMs;
   if (replies === undefined) return 'a probe ran but the record keeps no reply times, so nothing shows the guest answering on the destination';
-  if (replies.some((t) => t >= resume.receivedAtMs)) return null;
-  const last = replies.length > 0 ? `its last reply came ${(resume.receivedAtMs - replies[replies.length - 1]!).toFixed(1)} ms before` : 'no reply at all in the migration window, none after';
-  return `the guest never answered the probe from the destination: ${last} the destination's RESUME (${record.probe.received} of ${record.probe.sent} probes answered)`;
+  if (replies.some((t) => t >= completed.atMs)) return null;
+  const last = replies.length > 0 ? `its last reply came ${(completed.atMs - replies[replies.length - 1]!).toFixed(1)} ms before` : 'no reply at all in the migration window, none after';
+  return `the guest never answered the probe from the destination: ${last} the source reported "completed" (${record.probe.received} of ${record.probe.sent} probes answered)`;
 }
 
 function isRecord(value: unknown): value is MigrationRecord {
