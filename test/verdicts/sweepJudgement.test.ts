@@ -43,16 +43,24 @@ describe('downtime sweep judgement', () => {
   });
 
   it('requires strict growth only where the dirty rate tells the limits apart', () => {
-    // At 2 MB/s the guest leaves at most 0.6 MB pending at 300 ms: 150 and 300 cannot differ, 50 and 1000 can.
-    const slow = [point(50, 400_000, 2_000_000), point(150, 500_000, 2_000_000), point(300, 500_000, 2_000_000), point(1000, 2_100_000, 2_000_000)];
+    // At 3 MB/s the guest leaves at most 0.9 MB pending at 300 ms: 150 and 300 cannot differ, 50 and 1000 can.
+    const slow = [point(50, 400_000, 3_000_000), point(150, 500_000, 3_000_000), point(300, 500_000, 3_000_000), point(1000, 2_100_000, 3_000_000)];
     const verdict = judgeDowntimeSweep(slow, SETUP);
     expect(verdict.failures).to.deep.equal([]);
     expect(verdict.steps.find((s) => s.startsWith('150 → 300 ms'))).to.match(/not told apart by this guest/);
     expect(verdict.steps.find((s) => s.startsWith('50 → 1000 ms'))).to.match(/must grow/);
     const flat = slow.map((p) => (p.limitMs === 1000 ? { ...p, stopCopyBytes: 400_000 } : p));
     expect(judgeDowntimeSweep(flat, SETUP).failures).to.deep.include.members([
-      '50 → 1000 ms: stop-copy bytes did not grow (0.40 MB → 0.40 MB; dirty rate at 1000 ms 2.00 MB/s, so stop-copy there above 2.00 MB, against at most 1.68 MB at 50 ms)',
+      '50 → 1000 ms: stop-copy bytes did not grow (0.40 MB → 0.40 MB; dirty rate at 1000 ms 3.00 MB/s, so stop-copy there above about 3.00 MB, against at most 1.68 MB at 50 ms (told apart above 1.25 × that))',
     ]);
+  });
+
+  it('a step whose rate × limit only just clears the tighter limit is not required to grow (the rate is the last syncs\', not the final pass\')', () => {
+    // Seen: 2.64 MB of stop-copy at 150 ms with a rate of 19.7 MB/s (× 150 ms = 2.96 MB).
+    const close = [point(50, 1_600_000, 10_000_000), point(150, 1_500_000, 13_000_000), point(1000, 30_000_000, 14_000_000)];
+    const verdict = judgeDowntimeSweep(close, SETUP);
+    expect(verdict.failures).to.deep.equal([]);
+    expect(verdict.steps.find((s) => s.startsWith('50 → 150 ms'))).to.match(/not told apart/);
   });
 
   it('an idle guest that cannot tell even the extremes apart gives no verdict, not a PASS', () => {
