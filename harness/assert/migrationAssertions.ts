@@ -4,7 +4,10 @@ declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Chai {
     interface Assertion {
-      /** The migration reached "completed" and the destination runs the guest. */
+      /**
+       * The migration reached "completed" and, when a probe ran, the guest answered it from the
+       * destination (a reply after the destination's RESUME).
+       */
       completed(): Assertion;
       /** query-migrate downtime (QEMU's own figure) is below `ms`. */
       downtimeBelow(ms: number): Assertion;
@@ -36,6 +39,23 @@ export function describeRecord(record: MigrationRecord): string {
   return parts.filter((p) => p !== '').join('; ');
 }
 
+/**
+ * Why a completed migration with a probe does not show the guest answering on the destination,
+ * or null when it does (or no probe ran). The source reports "completed" after it stopped the
+ * guest for good, so a reply the controller received after that sample came from the destination.
+ * Replies and samples are both on the controller's clock; QMP events carry other clocks.
+ */
+export function destinationSilence(record: MigrationRecord): string | null {
+  if (record.probe === null) return null;
+  const completed = record.samples.find((s) => s.status === 'completed');
+  if (completed === undefined) return 'a probe ran but the record has no query-migrate sample saying "completed" to place its replies against';
+  const replies = record.probe.replyTimesMs;
+  if (replies === undefined) return 'a probe ran but the record keeps no reply times, so nothing shows the guest answering on the destination';
+  if (replies.some((t) => t >= completed.atMs)) return null;
+  const last = replies.length > 0 ? `its last reply came ${(completed.atMs - replies[replies.length - 1]!).toFixed(1)} ms before` : 'no reply at all in the migration window, none after';
+  return `the guest never answered the probe from the destination: ${last} the source reported "completed" (${record.probe.received} of ${record.probe.sent} probes answered)`;
+}
+
 function isRecord(value: unknown): value is MigrationRecord {
   return typeof value === 'object' && value !== null && 'samples' in value && 'measurements' in value && 'outcome' in value;
 }
@@ -51,7 +71,9 @@ export function migrationAssertions(chai: Chai.ChaiStatic, utils: Chai.ChaiUtils
 
   Assertion.addMethod('completed', function (this: Chai.AssertionStatic) {
     const record = recordOf(this);
-    this.assert(record.outcome === 'completed', `expected the migration to complete — ${describeRecord(record)}`,
+    const silence = record.outcome === 'completed' ? destinationSilence(record) : null;
+    this.assert(record.outcome === 'completed' && silence === null,
+      silence === null ? `expected the migration to complete — ${describeRecord(record)}` : `expected the migration to complete with the guest answering on the destination, but ${silence} — ${describeRecord(record)}`,
       `expected the migration not to complete — ${describeRecord(record)}`, 'completed', record.outcome);
   });
 

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { QmpClient } from '../qmp/QmpClient.js';
 import { spawnTestQemu, type TestQemu } from '../qmp/spawnTestQemu.js';
 import { Migration, type MigrationOptions } from './Migration.js';
-import type { PhaseHook } from './PhaseHook.js';
+import { PhaseHookError, type PhaseHook } from './PhaseHook.js';
 
 /** Two real local QEMUs (firmware only, no guest): enough for QEMU to migrate RAM and devices. */
 async function startPair(): Promise<{ src: TestQemu; dst: TestQemu; srcQmp: QmpClient; dstQmp: QmpClient; close: () => Promise<void> }> {
@@ -92,6 +92,37 @@ describe('Migration between two real QEMUs', function () {
     expect(record.outcome, record.reason ?? '').to.equal('completed');
     expect(record.capabilities['pause-before-switchover']).to.equal(true);
     expect(statusDuringHook).to.equal('pre-switchover');
+  });
+
+  it('rejects with the finished record when a phase hook fails', async () => {
+    const [s, d] = ends();
+    // Cancelled in the hook so that the slow migration ends; the hook then fails as a guest action would.
+    const hook: PhaseHook = { name: 'broken guest action', at: { kind: 'activeFor', ms: 0 }, action: async () => {
+      await pair.srcQmp.execute('migrate_cancel');
+      throw new Error('guest said no');
+    } };
+    const error = await new Migration(s, d, await options({ maxBandwidthBytesPerSec: 20_000, hooks: [hook] })).run().then(() => null, (e: unknown) => e);
+    expect(error).to.be.instanceOf(PhaseHookError);
+    const hookError = error as PhaseHookError;
+    expect(hookError.code).to.equal('PHASE_HOOK_FAILED');
+    expect(hookError.message).to.match(/"broken guest action" \(once active for 0 ms\) failed: guest said no/);
+    expect(hookError.record.hooks[0]?.error).to.equal('guest said no');
+    expect(hookError.record.outcome).to.equal('cancelled');
+  });
+
+  it('rejects when a phase hook never fired, unless it is conditional', async () => {
+    const [s, d] = ends();
+    const late: PhaseHook = { name: 'at pass 50', at: { kind: 'pass', pass: 50 }, action: async () => undefined };
+    const error = await new Migration(s, d, await options({ hooks: [late] })).run().then(() => null, (e: unknown) => e);
+    expect(error).to.be.instanceOf(PhaseHookError);
+    expect((error as PhaseHookError).code).to.equal('PHASE_HOOK_NOT_FIRED');
+    expect((error as PhaseHookError).message).to.match(/"at pass 50" \(at pass 50\) never fired: migration test local-a→local-b ended completed/);
+    await pair.close();
+    pair = await startPair();
+    const [s2, d2] = ends();
+    const record = await new Migration(s2, d2, await options({ hooks: [{ ...late, isConditional: true }] })).run();
+    expect(record.outcome, record.reason ?? '').to.equal('completed');
+    expect(record.hooks).to.deep.equal([]);
   });
 
   it('fails with a reason when the destination dies mid-migration, and resumes the source', async () => {

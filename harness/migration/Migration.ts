@@ -3,7 +3,7 @@ import { errorMessage, HarnessError } from '../errors.js';
 import { computeMeasurements } from '../measure/computeMeasurements.js';
 import type { ProbeStream } from '../measure/ProbeStream.js';
 import type { MigrationRecord, MigrationSample, Side } from './MigrationRecord.js';
-import { describePhase, isHookDue, type PhaseHook } from './PhaseHook.js';
+import { describePhase, isHookDue, judgeHooks, type HookOutcome, type PhaseHook } from './PhaseHook.js';
 import type { QmpPeer } from './QmpPeer.js';
 import { FINAL_STATUSES, sampleMigration } from './sampleMigration.js';
 
@@ -44,13 +44,15 @@ const MIGRATION_EVENTS = new Set(['MIGRATION', 'MIGRATION_PASS', 'STOP', 'RESUME
  * One live migration, source → destination, driven over QMP (design.md §2): same capabilities on
  * both ends, migrate-incoming, migrate, query-migrate sampled until a final state, phase hooks,
  * and on failure the source resumed. Everything lands in the MigrationRecord; run() resolves with
- * it whatever the outcome and throws only when the lab itself fails (QMP gone).
+ * it whatever the outcome, and rejects when the lab itself fails (QMP gone) or when a phase hook
+ * failed or never fired (a PhaseHookError that carries the finished record).
  */
 export class Migration {
   readonly record: MigrationRecord;
   /** Per side, the seq of the next event not yet copied into the record. */
   private readonly nextEventSeq: Record<Side, number>;
   private readonly running: Promise<void>[] = [];
+  private readonly hookOutcomes = new Map<PhaseHook, HookOutcome>();
 
   constructor(private readonly source: MigrationEnd, private readonly destination: MigrationEnd, private readonly options: MigrationOptions) {
     const capabilities: Record<string, boolean> = { events: true, 'return-path': true, ...options.extraCapabilities };
@@ -78,6 +80,9 @@ export class Migration {
     if (isStarted) await this.follow();
     await Promise.all(this.running);
     await this.finish();
+    const hooks = (this.options.hooks ?? []).map((hook) => this.hookOutcomes.get(hook) ?? { hook, hasFired: false });
+    const problem = judgeHooks(hooks, this.record);
+    if (problem !== null) throw problem;
     return this.record;
   }
 
@@ -186,10 +191,12 @@ export class Migration {
   private async fire(hook: PhaseHook): Promise<void> {
     const entry = { name: hook.name, phase: describePhase(hook.at), firedAtMs: controllerNowMs(), endedAtMs: null as number | null, error: null as string | null };
     this.record.hooks.push(entry);
+    this.hookOutcomes.set(hook, { hook, hasFired: true });
     try {
       await hook.action({ record: this.record });
     } catch (error) {
       entry.error = errorMessage(error);
+      this.hookOutcomes.set(hook, { hook, hasFired: true, error });
     }
     entry.endedAtMs = controllerNowMs();
   }

@@ -24,6 +24,8 @@ export interface MigrationSample {
   readonly ramTotalBytes?: number;
   readonly dirtySyncCount?: number;
   readonly mbps?: number;
+  /** ram.dirty-pages-rate × page-size: QEMU's measure of the guest's dirty rate. */
+  readonly dirtyBytesPerSec?: number;
   readonly vfioTransferredBytes?: number;
 }
 

@@ -18,6 +18,8 @@ export function sampleMigration(info: Readonly<Record<string, unknown>>, atMs: n
     ramTotalBytes: n(ram['total']),
     dirtySyncCount: n(ram['dirty-sync-count']),
     mbps: n(ram['mbps']),
+    // QEMU's own measure of how fast the guest dirties RAM, over its last dirty-bitmap syncs.
+    dirtyBytesPerSec: n(ram['dirty-pages-rate']) !== undefined ? n(ram['dirty-pages-rate'])! * (n(ram['page-size']) ?? 4096) : undefined,
     vfioTransferredBytes: n(vfio['transferred']),
   };
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as unknown as MigrationSample;

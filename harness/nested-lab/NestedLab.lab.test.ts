@@ -48,7 +48,7 @@ const gate = nestedLabGate(environment);
     this.timeout(60_000);
     const again = await lab.image.ensure();
     expect(again.isRebuilt).to.equal(false);
-    expect(again.durationMs).to.be.lessThan(10_000);
+    // Its duration is printed by bench/nestedLab.ts ("L1 image ensure, cached (no-op)").
     expect(again.manifest.kernelRelease).to.match(/^6\.12\./);
   });
 

@@ -19,7 +19,7 @@ import { ProbeStream } from '../measure/ProbeStream.js';
 import { Migration } from '../migration/Migration.js';
 import type { MigrationObserver } from '../migration/MigrationObserver.js';
 import type { MigrationRecord } from '../migration/MigrationRecord.js';
-import type { PhaseHook } from '../migration/PhaseHook.js';
+import { PhaseHookError, type PhaseHook } from '../migration/PhaseHook.js';
 import { QemuProcess } from '../qemu/QemuProcess.js';
 import type { VmNic } from '../qemu/VmSpec.js';
 import { vmName } from '../qemu/vmName.js';
@@ -326,7 +326,14 @@ export class LabSession {
       },
     );
     this.migrationObserver?.migrationStarted(id, `${from.host.name}→${to.host.name}`);
-    const record = await migration.run();
+    // A failed or missed phase hook fails the test, after its record is kept like any other.
+    const { record, hookError } = await migration.run().then(
+      (finished) => ({ record: finished, hookError: null }),
+      (error: unknown) => {
+        if (!(error instanceof PhaseHookError)) throw error;
+        return { record: error.record, hookError: error };
+      },
+    );
     this.migrationObserver?.migrationEnded(id, record.outcome);
     const recordName = `${id}.migration.json`;
     writeFileSync(scope.artifactPath(recordName, 'migration-record', `MigrationRecord ${id} ${from.host.name}→${to.host.name}`), JSON.stringify(record, null, 2), { mode: 0o600 });
@@ -334,6 +341,7 @@ export class LabSession {
       id, direction: `${from.host.name}→${to.host.name}`, outcome: record.outcome, reason: record.reason,
       labels: { ...scope.labels, ...options.labels }, measurements: record.measurements, recordArtifact: `${scope.artifactsSubdir}/${recordName}`,
     });
+    if (hookError !== null) throw hookError;
     return record;
   }
 
