@@ -61,17 +61,21 @@ describe('index.html and the compare page in headless Chromium (no network)', fu
     writeRunReports(runs.first, loadRunResults(runs.first), { reportsDir: dir });
     const written = writeRunReports(runs.second, loadRunResults(runs.second), { reportsDir: dir });
     expect(written.regressions?.findings.filter((f) => f.isRegression).map((f) => f.kind)).to.deep.equal(['p95', 'outcome']);
-    expect(written.regressions?.comparisons.map((c) => c.verdict)).to.deep.equal(['regression', 'not-enough-data']);
+    expect(written.regressions?.comparisons.map((c) => c.verdict)).to.deep.equal(['not-enough-data', 'regression']);
     const html = readFileSync(written.htmlFile, 'utf8');
     // Self-contained: no external script, style or image, and the error text stayed text.
     expect(html).to.not.match(/<script[^>]+src=|<link[^>]+stylesheet|<img[^>]+src="http/);
     expect(html).to.include('&lt;/script&gt;&lt;b&gt;x&lt;/b&gt;');
+    // The synthetic records' last reply comes 20 ms before STOP at 100 Hz: cut, and flagged.
+    expect(html).to.match(/guest outage 450\.0 ms = before STOP 20\.0 \+ pause 400\.0 \+ after RESUME until the first reply \(network re-convergence\) 30\.0 ms, each ±10\.0 ms/);
+    expect(html).to.match(/<p class="warn">OUTAGE_BEFORE_STOP: the guest stopped answering 20\.0 ms before the source&#39;s STOP/);
     const page = await inspectInChromium(chromiumPath, written.htmlFile, { page: join(dir, 'index.png'), firstOpenTest: join(dir, 'test.png') });
     // The blocked migration (no samples, no events) still gets its axes drawn.
     const blockedTimeline = `timeline-${loadRunResults(runs.second).tests.findIndex((t) => t.title === 'migration blocked as expected')}-0`;
     expect(page.plots.map((p) => p.id)).to.include(blockedTimeline);
-    expectDrawn(page, { timeline: 7, distribution: 3, trend: 1 });
-    expect(page.plotsDrawn).to.equal('11');
+    // 12 + 2 completed migrations and the blocked one.
+    expectDrawn(page, { timeline: 15, distribution: 3, trend: 1 });
+    expect(page.plotsDrawn).to.equal('19');
     // Each timeline shows STOP (red) and RESUME and the probe replies (green).
     for (const timeline of page.plots.filter((p) => p.kind === 'timeline' && p.id !== blockedTimeline)) {
       expect(timeline.redPixels, `${timeline.id} STOP marker`).to.be.greaterThan(50);
