@@ -3,7 +3,7 @@ import type { EventRecord, MigrationRecord } from '../migration/MigrationRecord.
 import { computeMeasurements } from './computeMeasurements.js';
 import { outageBreakdown } from './outageBreakdown.js';
 
-type Input = Pick<MigrationRecord, 'events' | 'clockOffsetMs' | 'probe'>;
+type Input = Pick<MigrationRecord, 'events' | 'clockOffsetMs' | 'probe' | 'samples'>;
 
 const event = (side: EventRecord['side'], name: string, hostTimestampMs: number): EventRecord => ({ side, name, data: {}, hostTimestampMs, receivedAtMs: hostTimestampMs });
 
@@ -12,6 +12,7 @@ function record(gapStartMs: number, gapEndMs: number, clockOffsetMs = { source: 
   return {
     events: [event('source', 'STOP', 1000 + clockOffsetMs.source), event('destination', 'RESUME', 1040 + clockOffsetMs.destination)],
     clockOffsetMs,
+    samples: [{ atMs: 900, status: 'active' }, { atMs: 1002, status: 'device' }, { atMs: 1060, status: 'completed' }],
     probe: { guestOutageMs: gapEndMs - gapStartMs, gapStartMs, gapEndMs, sent: 100, received: 90, lost: 10, rateHz: 100 },
   };
 }
@@ -53,6 +54,18 @@ describe('outageBreakdown', () => {
   it('flags parts that do not add up: the longest gap lies elsewhere than the switchover', () => {
     const b = outageBreakdown(record(400, 700))!;
     expect(b.flags.map((f) => f.code)).to.include('OUTAGE_PARTS_DO_NOT_ADD_UP');
+  });
+
+  it('flags clocks that disagree: the controller saw the source stopped well before the STOP event', () => {
+    // The hosts' wall clocks stepped 200 ms ahead after their offsets were measured: the probe's
+    // gap and the samples (controller clock) now lie 200 ms before STOP and RESUME as placed.
+    const input = record(995, 1120);
+    const stepped = { ...input, events: input.events.map((e) => ({ ...e, hostTimestampMs: e.hostTimestampMs + 200 })) };
+    const b = outageBreakdown(stepped)!;
+    expect(b.flags.map((f) => f.code)).to.include('OUTAGE_CLOCKS_DISAGREE');
+    expect(b.flags.find((f) => f.code === 'OUTAGE_CLOCKS_DISAGREE')!.text).to.match(/saw the source "device" 198\.0 ms before the source's STOP event/);
+    // The same migration with clocks that agree carries no such flag.
+    expect(outageBreakdown(input)!.flags).to.deep.equal([]);
   });
 
   it('is null without a probe gap or without STOP and RESUME', () => {

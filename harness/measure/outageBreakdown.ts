@@ -1,6 +1,6 @@
 import type { EventRecord, MigrationRecord } from '../migration/MigrationRecord.js';
 
-export type OutageFlagCode = 'OUTAGE_BEFORE_STOP' | 'OUTAGE_PARTS_DO_NOT_ADD_UP';
+export type OutageFlagCode = 'OUTAGE_BEFORE_STOP' | 'OUTAGE_PARTS_DO_NOT_ADD_UP' | 'OUTAGE_CLOCKS_DISAGREE';
 
 export interface OutageFlag {
   readonly code: OutageFlagCode;
@@ -31,6 +31,9 @@ export interface OutageBreakdown {
   readonly flags: readonly OutageFlag[];
 }
 
+/** Source statuses QEMU reports only once the guest is stopped (precopy). */
+const STOPPED_STATUSES = new Set(['device', 'pre-switchover', 'completed']);
+
 function lastEvent(events: readonly EventRecord[], side: EventRecord['side'], name: string): EventRecord | undefined {
   return [...events].reverse().find((e) => e.side === side && e.name === name);
 }
@@ -46,9 +49,11 @@ function round3(ms: number): number {
  * Flags: the outage began more than one probe period before STOP (the guest stopped answering
  * while it still ran: starved by pre-copy, or a clock offset gone wrong), or the parts miss the
  * outage by more than one probe period (the longest gap is not the switchover's, or it ended
- * before RESUME, which a correct clock offset cannot produce).
+ * before RESUME, which a correct clock offset cannot produce), or the controller's own query-migrate
+ * samples saw the source stopped before the STOP event's place on the controller's clock (the
+ * hosts' wall clocks moved against the controller's since their offsets were measured).
  */
-export function outageBreakdown(record: Pick<MigrationRecord, 'events' | 'clockOffsetMs' | 'probe'>): OutageBreakdown | null {
+export function outageBreakdown(record: Pick<MigrationRecord, 'events' | 'clockOffsetMs' | 'probe'> & Partial<Pick<MigrationRecord, 'samples'>>): OutageBreakdown | null {
   const probe = record.probe;
   if (probe === null || probe.gapStartMs === null || probe.gapEndMs === null) return null;
   const stop = lastEvent(record.events, 'source', 'STOP');
@@ -73,6 +78,15 @@ export function outageBreakdown(record: Pick<MigrationRecord, 'events' | 'clockO
     flags.push({
       code: 'OUTAGE_PARTS_DO_NOT_ADD_UP',
       text: `before STOP ${beforeStopMs.toFixed(1)} + pause ${pauseMs.toFixed(1)} + after RESUME ${afterResumeMs.toFixed(1)} = ${partsMs.toFixed(1)} ms, but the outage is ${outageMs.toFixed(1)} ms (resolution ${resolutionMs.toFixed(1)} ms): the longest gap does not span STOP → RESUME; check the clock offsets and the probe's reply times`,
+    });
+  }
+  // The sample's time is when its answer arrived, so the source had stopped by then: a STOP placed
+  // later than that is a clock error, whatever the probe saw.
+  const firstStopped = (record.samples ?? []).find((sample) => STOPPED_STATUSES.has(sample.status));
+  if (firstStopped !== undefined && stopMs - firstStopped.atMs > resolutionMs) {
+    flags.push({
+      code: 'OUTAGE_CLOCKS_DISAGREE',
+      text: `the controller's query-migrate saw the source "${firstStopped.status}" ${(stopMs - firstStopped.atMs).toFixed(1)} ms before the source's STOP event as placed with the measured clock offset (${record.clockOffsetMs.source} ms): the host's wall clock moved against the controller's clock after the offset was measured, so this breakdown is not trustworthy; re-measure the offsets (hil preflight) and check what adjusts the clock`,
     });
   }
   return {
