@@ -20,6 +20,7 @@ interface ReportOptions {
   readonly baseline?: string;
   readonly threshold: string;
   readonly minDeltaMs: string;
+  readonly minSamples: string;
   readonly metric: string;
   readonly check?: boolean;
   readonly compare?: string[];
@@ -35,8 +36,9 @@ export function addReportCommand(program: Command, io: CliIo): void {
     .description('regenerate junit.xml, index.html and the history entry of a run from its results.json; check it for regressions; compare or merge runs')
     .argument('[runId]', 'a run under the lab\'s reportsDir (default: the latest)')
     .option('--baseline <runId>', 'run to check against (default: the latest complete run of the lab before this one)')
-    .option('--threshold <percent>', 'a cell regresses when its p95 grew by more than this percentage', String(DEFAULT_REGRESSION_OPTIONS.thresholdPercent))
+    .option('--threshold <percent>', 'a cell regresses when its p95 grew by more than this percentage (at the low end of the 90 % bootstrap interval)', String(DEFAULT_REGRESSION_OPTIONS.thresholdPercent))
     .option('--min-delta-ms <ms>', '...and by more than this many ms', String(DEFAULT_REGRESSION_OPTIONS.minDeltaMs))
+    .option('--min-samples <n>', 'migrations a cell needs in each run to be judged at all (fewer: "not enough data")', String(DEFAULT_REGRESSION_OPTIONS.minSamples))
     .option('--metric <names>', `comma-separated metrics whose p95 is checked (${CELL_METRICS.join(', ')})`, DEFAULT_REGRESSION_OPTIONS.metrics.join(','))
     .option('--check', 'exit 1 when the run regressed against its baseline (2 when lab errors left tests unjudged, or more tests were FLAKY than --max-flaky)')
     .option('--max-flaky <n>', 'with --check: more FLAKY tests than this (a lab ERROR, then a pass) exit 2', '0')
@@ -83,6 +85,7 @@ function reportAction(program: Command, io: CliIo, runIdArgument: string | undef
   const regression: RegressionOptions = {
     thresholdPercent: nonNegative(options.threshold, '--threshold'),
     minDeltaMs: nonNegative(options.minDeltaMs, '--min-delta-ms'),
+    minSamples: positive(options.minSamples, '--min-samples'),
     metrics: options.metric.split(',').map((m) => metric(m.trim())),
   };
   if (options.compare !== undefined) {

@@ -1,3 +1,4 @@
+import { outageBreakdown } from './outageBreakdown.js';
 import type { EventRecord, Measurements, MigrationRecord } from '../migration/MigrationRecord.js';
 
 function num(value: unknown): number | undefined {
@@ -27,10 +28,13 @@ export function computeMeasurements(record: MigrationRecord): Measurements {
   const ram = (info['ram'] ?? {}) as Record<string, unknown>;
   const vfio = (info['vfio'] ?? {}) as Record<string, unknown>;
   const completed = record.outcome === 'completed';
+  const breakdown = completed ? (record.outageBreakdown ?? outageBreakdown(record)) : null;
   const m: Record<string, number | undefined> = {
     downtimeMs: completed ? num(info['downtime']) : undefined,
     pauseWindowMs: completed ? pauseWindowMs(record) : undefined,
     guestOutageMs: record.probe?.guestOutageMs,
+    outageBeforeStopMs: breakdown?.beforeStopMs,
+    outageAfterResumeMs: breakdown?.afterResumeMs,
     probeLost: record.probe?.lost,
     totalTimeMs: num(info['total-time']),
     setupTimeMs: num(info['setup-time']),
@@ -43,6 +47,6 @@ export function computeMeasurements(record: MigrationRecord): Measurements {
 
 /** Units of every measurement, for results.json and reports. */
 export const MEASUREMENT_UNITS: Readonly<Record<keyof Measurements, string>> = {
-  downtimeMs: 'ms', pauseWindowMs: 'ms', guestOutageMs: 'ms', probeLost: 'packets', totalTimeMs: 'ms',
+  downtimeMs: 'ms', pauseWindowMs: 'ms', guestOutageMs: 'ms', outageBeforeStopMs: 'ms', outageAfterResumeMs: 'ms', probeLost: 'packets', totalTimeMs: 'ms',
   setupTimeMs: 'ms', ramBytes: 'bytes', vfioBytes: 'bytes', dirtySyncCount: 'count',
 };

@@ -1,6 +1,7 @@
 import { controllerNowMs } from '../host/measureClockOffset.js';
 import { errorMessage, HarnessError } from '../errors.js';
 import { computeMeasurements } from '../measure/computeMeasurements.js';
+import { outageBreakdown } from '../measure/outageBreakdown.js';
 import type { ProbeStream } from '../measure/ProbeStream.js';
 import type { MigrationRecord, MigrationSample, Side } from './MigrationRecord.js';
 import { describePhase, isHookDue, judgeHooks, type HookOutcome, type PhaseHook } from './PhaseHook.js';
@@ -217,6 +218,7 @@ export class Migration {
     this.record.endedAtMs = controllerNowMs();
     this.collectEvents();
     if (this.options.probe !== undefined) this.record.probe = this.options.probe.outage(this.record.startedAtMs, this.record.endedAtMs);
+    this.record.outageBreakdown = this.record.outcome === 'completed' ? outageBreakdown(this.record) : null;
     this.record.measurements = computeMeasurements(this.record);
   }
 

@@ -1,3 +1,4 @@
+import type { OutageBreakdown } from '../measure/outageBreakdown.js';
 import type { OutageReport } from '../measure/ProbeStream.js';
 
 export type Side = 'source' | 'destination';
@@ -44,6 +45,9 @@ export interface Measurements {
   readonly downtimeMs?: number;
   readonly pauseWindowMs?: number;
   readonly guestOutageMs?: number;
+  /** Parts of the guest outage (outageBreakdown.ts): from the last reply to STOP, from RESUME to the first reply. */
+  readonly outageBeforeStopMs?: number;
+  readonly outageAfterResumeMs?: number;
   readonly probeLost?: number;
   readonly totalTimeMs?: number;
   readonly setupTimeMs?: number;
@@ -76,5 +80,7 @@ export interface MigrationRecord {
   /** host clock − controller clock, ms, per side (from preflight). */
   readonly clockOffsetMs: { readonly source: number; readonly destination: number };
   probe: OutageReport | null;
+  /** The probe's outage cut at STOP and RESUME, with its flags; absent in records written before it existed. */
+  outageBreakdown?: OutageBreakdown | null;
   measurements: Measurements;
 }

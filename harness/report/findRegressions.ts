@@ -1,4 +1,4 @@
-import { percentile } from '../measure/statistics.js';
+import { compareCellMetric, type CellComparison } from './compareCellMetric.js';
 import { wholeRuns } from './HistoryStore.js';
 import type { HistoryEntry } from './HistoryEntry.js';
 import type { CellMetric } from './matrixCells.js';
@@ -9,13 +9,15 @@ export interface RegressionOptions {
   readonly thresholdPercent: number;
   /** ...and by more than this many ms: a 4 → 6 ms move is +50 % but timer noise under TCG. */
   readonly minDeltaMs: number;
+  /** Fewer migrations than this in either run: "not enough data", never a regression. */
+  readonly minSamples: number;
   readonly metrics: readonly CellMetric[];
 }
 
-export const DEFAULT_REGRESSION_OPTIONS: RegressionOptions = { thresholdPercent: 20, minDeltaMs: 5, metrics: ['downtimeMs'] };
+export const DEFAULT_REGRESSION_OPTIONS: RegressionOptions = { thresholdPercent: 20, minDeltaMs: 5, minSamples: 10, metrics: ['downtimeMs'] };
 
 export interface Finding {
-  readonly kind: 'p95' | 'outcome' | 'no-verdict' | 'not-run';
+  readonly kind: 'p95' | 'not-enough-data' | 'outcome' | 'no-verdict' | 'not-run';
   /** True for a regression (fails `hil report --check`); false for a note worth reading. */
   readonly isRegression: boolean;
   readonly cell: string | null;
@@ -28,18 +30,22 @@ export interface RegressionReport {
   readonly baselineRunId: string;
   readonly options: RegressionOptions;
   readonly findings: readonly Finding[];
+  /** Every cell and metric both runs have, with its interval and noise, judged or not. */
+  readonly comparisons: readonly CellComparison[];
   readonly regressionCount: number;
   /** Tests that had a verdict in the baseline and a lab ERROR now: the check could not judge them. */
   readonly unjudgedCount: number;
 }
 
 /**
- * Compares a run with its baseline: per cell, each metric's p95 against a relative threshold plus
- * an absolute slack; per test, a product verdict that got worse (PASS → FLAKY → FAIL, FIXED →
+ * Compares a run with its baseline: per cell, each metric's p95 change against a relative
+ * threshold plus an absolute slack, judged only with enough migrations and only when the change
+ * stands out of both runs' spread (compareCellMetric.ts); per test, a product verdict that got worse (PASS → FLAKY → FAIL, FIXED →
  * REPRODUCED). Lab ERRORs and skips are not verdicts (design.md §7): they are noted, not counted.
  */
 export function findRegressions(current: HistoryEntry, baseline: HistoryEntry, options: RegressionOptions = DEFAULT_REGRESSION_OPTIONS): RegressionReport {
   const findings: Finding[] = [];
+  const comparisons: CellComparison[] = [];
   for (const base of baseline.cells) {
     const now = current.cells.find((c) => c.key === base.key);
     if (now === undefined) continue;
@@ -47,14 +53,15 @@ export function findRegressions(current: HistoryEntry, baseline: HistoryEntry, o
       const before = base.values[metric] ?? [];
       const after = now.values[metric] ?? [];
       if (before.length === 0 || after.length === 0) continue;
-      const p95Before = percentile(before, 95);
-      const p95After = percentile(after, 95);
-      const limit = p95Before * (1 + options.thresholdPercent / 100);
-      if (p95After > limit && p95After - p95Before > options.minDeltaMs) {
+      const c = compareCellMetric(base.key, metric, before, after, options);
+      comparisons.push(c);
+      if (c.verdict === 'not-enough-data') {
         findings.push({
-          kind: 'p95', isRegression: true, cell: base.key, testId: null,
-          text: `${metric} p95 ${round(p95Before)} → ${round(p95After)} ms (${signedPercent(p95After, p95Before)}; limit +${options.thresholdPercent} % and +${options.minDeltaMs} ms; ${before.length} → ${after.length} migrations)`,
+          kind: 'not-enough-data', isRegression: false, cell: base.key, testId: null,
+          text: `${metric}: not enough data (${c.samplesBefore} → ${c.samplesAfter} migrations, ${options.minSamples} needed in each run); p95 ${round(c.p95BeforeMs)} → ${round(c.p95AfterMs)} ms not judged`,
         });
+      } else if (c.verdict === 'regression') {
+        findings.push({ kind: 'p95', isRegression: true, cell: base.key, testId: null, text: describeComparison(c) });
       }
     }
   }
@@ -77,7 +84,7 @@ export function findRegressions(current: HistoryEntry, baseline: HistoryEntry, o
     }
   }
   return {
-    currentRunId: current.runId, baselineRunId: baseline.runId, options, findings,
+    currentRunId: current.runId, baselineRunId: baseline.runId, options, findings, comparisons,
     regressionCount: findings.filter((f) => f.isRegression).length,
     unjudgedCount: findings.filter((f) => f.kind === 'no-verdict').length,
   };
@@ -88,6 +95,16 @@ export function defaultBaseline(entries: readonly HistoryEntry[], current: Histo
   const candidates = wholeRuns(entries).filter((e) => e.runId !== current.runId && !current.mergedFrom.includes(e.runId)
     && e.lab.name === current.lab.name && e.isComplete && e.startedAt < current.startedAt);
   return candidates[candidates.length - 1] ?? null;
+}
+
+/** A judged comparison in one line: the change, its interval, what was allowed and the lab's noise. */
+export function describeComparison(c: CellComparison): string {
+  const interval = c.intervalMs === null ? '' : `; 90 % interval of the change ${signedMs(c.intervalMs.low)} … ${signedMs(c.intervalMs.high)} ms, noise ±${round(c.noiseMs ?? 0)} ms`;
+  return `${c.metric} p95 ${round(c.p95BeforeMs)} → ${round(c.p95AfterMs)} ms (${signedPercent(c.p95AfterMs, c.p95BeforeMs)}${interval}; allowed +${round(c.allowedMs)} ms; ${c.samplesBefore} → ${c.samplesAfter} migrations)`;
+}
+
+function signedMs(ms: number): string {
+  return `${ms >= 0 ? '+' : '−'}${round(Math.abs(ms))}`;
 }
 
 function round(ms: number): string {

@@ -1,5 +1,5 @@
 import type { Trend } from './computeTrend.js';
-import type { RegressionReport } from './findRegressions.js';
+import { describeComparison, type RegressionReport } from './findRegressions.js';
 import type { TestResult } from './RunResults.js';
 
 function fixed(value: number | null): string {
@@ -27,10 +27,11 @@ export function formatTrend(trend: Trend): string[] {
 /** The regression check's findings, one a line, regressions first. */
 export function formatRegressions(report: RegressionReport): string[] {
   const o = report.options;
-  const lines = [`Regression check of ${report.currentRunId} against ${report.baselineRunId} (p95 of ${o.metrics.join(', ')} +${o.thresholdPercent} % and +${o.minDeltaMs} ms; verdicts):`];
+  const lines = [`Regression check of ${report.currentRunId} against ${report.baselineRunId} (p95 of ${o.metrics.join(', ')}: low end of the 90 % bootstrap interval of the change above +${o.thresholdPercent} % and +${o.minDeltaMs} ms, at least ${o.minSamples} migrations per cell in each run; verdicts):`];
   const regressions = report.findings.filter((f) => f.isRegression);
   if (regressions.length === 0) lines.push('  no regression');
   for (const f of regressions) lines.push(`  REGRESSION ${f.cell ?? ''}${f.testId !== null ? ` ${f.testId}` : ''}: ${f.text}`);
+  for (const c of report.comparisons.filter((x) => x.verdict === 'within-noise')) lines.push(`  within noise ${c.cell}: ${describeComparison(c)}`);
   for (const f of report.findings.filter((x) => !x.isRegression)) lines.push(`  note ${f.testId ?? f.cell ?? ''}: ${f.text}`);
   return lines;
 }

@@ -16,6 +16,22 @@ export interface TimelineData {
   readonly events: readonly { readonly tMs: number; readonly side: 'source' | 'destination'; readonly name: string; readonly detail: string }[];
   readonly hooks: readonly { readonly tMs: number; readonly name: string }[];
   readonly probe: { readonly gapStartMs: number | null; readonly gapEndMs: number | null; readonly replyMs: readonly number[] } | null;
+  /** The probe's outage cut at source STOP and destination RESUME (harness/measure/outageBreakdown.ts). */
+  readonly outage: OutageTimeline | null;
+}
+
+export interface OutageTimeline {
+  /** Last reply before the outage, STOP, RESUME, first reply after it: ms since the migration started. */
+  readonly startMs: number;
+  readonly stopMs: number;
+  readonly resumeMs: number;
+  readonly endMs: number;
+  readonly beforeStopMs: number;
+  readonly pauseMs: number;
+  readonly afterResumeMs: number;
+  readonly outageMs: number;
+  readonly resolutionMs: number;
+  readonly flags: readonly { readonly code: string; readonly text: string }[];
 }
 
 /** Empirical distribution functions: one series per group (a cell, or run A / run B of a cell). */

@@ -4,7 +4,7 @@
  * inlineAssets.ts); it must not import anything at run time.
  */
 import type uPlotType from 'uplot';
-import type { DistributionData, PageData, TimelineData, TrendChartData } from './PageData.js';
+import type { DistributionData, OutageTimeline, PageData, TimelineData, TrendChartData } from './PageData.js';
 
 type Plot = uPlotType;
 type Options = uPlotType.Options;
@@ -13,6 +13,66 @@ type AlignedData = uPlotType.AlignedData;
 const UPlot = (globalThis as unknown as { uPlot: typeof uPlotType }).uPlot;
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'];
 const EVENT_COLOURS: Readonly<Record<string, string>> = { STOP: '#d62728', RESUME: '#2ca02c', VFIO_MIGRATION: '#9467bd', MIGRATION: '#555', MIGRATION_PASS: '#bbb' };
+/** The outage's parts: before STOP, the pause, after RESUME until the first reply. */
+const OUTAGE_PART_COLOURS = ['#ff7f0e', '#d62728', '#1f77b4'] as const;
+
+/**
+ * The outage enlarged in the plot's top-right corner, on one axis: the probe's replies (controller),
+ * the source's STOP and the destination's RESUME (each host's clock moved by its offset), and the
+ * three parts as a bar. The whole migration can last seconds and the outage a tenth of that.
+ */
+function drawOutageInset(ctx: CanvasRenderingContext2D, bbox: { left: number; top: number; width: number }, outage: OutageTimeline, replyMs: readonly number[]): void {
+  const d = devicePixelRatio;
+  const width = Math.min(bbox.width * 0.45, 420 * d);
+  const height = 62 * d;
+  // Left of centre: the switchover, drawn at full scale, is usually near the right end.
+  const left = bbox.left + bbox.width * 0.12;
+  const top = bbox.top + 4 * d;
+  const margin = Math.max(outage.resolutionMs * 3, (outage.endMs - outage.startMs) * 0.1);
+  const fromMs = Math.min(outage.startMs, outage.stopMs) - margin;
+  const toMs = Math.max(outage.endMs, outage.resumeMs) + margin;
+  const x = (ms: number) => left + ((ms - fromMs) / (toMs - fromMs)) * width;
+  ctx.fillStyle = 'rgba(255, 255, 255, 0.95)';
+  ctx.strokeStyle = '#999';
+  ctx.lineWidth = d;
+  ctx.setLineDash([]);
+  ctx.fillRect(left, top, width, height);
+  ctx.strokeRect(left, top, width, height);
+  const barTop = top + 22 * d;
+  const parts: [number, number][] = [[outage.startMs, Math.max(outage.startMs, outage.stopMs)], [outage.stopMs, outage.resumeMs], [Math.min(outage.resumeMs, outage.endMs), outage.endMs]];
+  parts.forEach(([from, to], i) => {
+    ctx.fillStyle = OUTAGE_PART_COLOURS[i]!;
+    ctx.fillRect(x(from), barTop, Math.max(d, x(to) - x(from)), 12 * d);
+  });
+  ctx.strokeStyle = '#2ca02c';
+  for (const ms of replyMs.filter((t) => t >= fromMs && t <= toMs)) {
+    ctx.beginPath();
+    ctx.moveTo(x(ms), barTop + 16 * d);
+    ctx.lineTo(x(ms), barTop + 24 * d);
+    ctx.stroke();
+  }
+  ctx.lineWidth = 2 * d;
+  for (const [ms, colour, dash] of [[outage.stopMs, '#d62728', false], [outage.resumeMs, '#2ca02c', true]] as const) {
+    ctx.strokeStyle = colour;
+    ctx.setLineDash(dash ? [4 * d, 3 * d] : []);
+    ctx.beginPath();
+    ctx.moveTo(x(ms), barTop - 6 * d);
+    ctx.lineTo(x(ms), barTop + 26 * d);
+    ctx.stroke();
+  }
+  ctx.setLineDash([]);
+  ctx.font = `${10 * d}px sans-serif`;
+  ctx.textAlign = 'left';
+  ctx.textBaseline = 'alphabetic';
+  ctx.fillStyle = '#666';
+  ctx.fillText(`${Math.round(fromMs)} ms`, left + 4 * d, top + height - 4 * d);
+  ctx.textAlign = 'right';
+  ctx.fillText(`${Math.round(toMs)} ms`, left + width - 4 * d, top + height - 4 * d);
+  ctx.textAlign = 'left';
+  ctx.fillStyle = outage.flags.length > 0 ? '#d62728' : '#222';
+  const f = (ms: number) => ms.toFixed(1);
+  ctx.fillText(`outage ${f(outage.outageMs)} = ${f(outage.beforeStopMs)} + ${f(outage.pauseMs)} + ${f(outage.afterResumeMs)} ms (±${f(outage.resolutionMs)})${outage.flags.length > 0 ? ` ⚠ ${outage.flags.map((flag) => flag.code).join(', ')}` : ''}`, left + 4 * d, top + 13 * d);
+}
 
 function plotWidth(element: HTMLElement): number {
   // Plots inside closed <details> have no layout width yet: size them from the page instead.
@@ -76,6 +136,7 @@ function drawTimeline(data: TimelineData): void {
       ctx.fillStyle = '#ff7f0e';
       ctx.fillRect(x(hook.tMs) - 3 * devicePixelRatio, top, 6 * devicePixelRatio, 6 * devicePixelRatio);
     }
+    if (data.outage !== null) drawOutageInset(ctx, u.bbox, data.outage, data.probe?.replyMs ?? []);
     ctx.restore();
   };
   const options: Options = {

@@ -5,7 +5,7 @@ import { earlierAttemptsBlock, idAndExpectation } from './attemptsSection.js';
 import { anchor, badge, durationText, ms } from './format.js';
 import type { TimelineData } from './PageData.js';
 import { fileHref, html, type SafeHtml } from './safeHtml.js';
-import { phaseDurations, timelineData } from './timelineData.js';
+import { outageNote, phaseDurations, timelineData } from './timelineData.js';
 
 export interface TestsSection {
   readonly failures: SafeHtml;
@@ -30,7 +30,8 @@ export function testsSection(tests: readonly TestResult[], runDir: string, linkP
       return html`<h4>${m.id} ${m.direction}: ${m.outcome ?? 'not started'}${m.reason !== null ? ` — ${m.reason}` : ''}</h4>
 ${data === null ? html`<p class="note">The migration record ${m.recordArtifact} is missing: no timeline.</p>`
     : html`<div class="plot" id="${elementId}" data-plot="timeline"></div>
-<p class="legend-note">phases (source query-migrate): ${phaseDurations(data)}. Lines: QMP events (solid source, dashed destination; red STOP, green RESUME, purple VFIO_MIGRATION). Red band: longest gap between probe replies (guest outage). Green ticks: probe replies. Orange squares: phase hooks. <a href="${linkPrefix}${fileHref(m.recordArtifact)}">record</a></p>`}`;
+<p class="legend-note">phases (source query-migrate): ${phaseDurations(data)}. Lines: QMP events (solid source, dashed destination; red STOP, green RESUME, purple VFIO_MIGRATION). Red band: longest gap between probe replies (guest outage). Green ticks: probe replies. Orange squares: phase hooks. <a href="${linkPrefix}${fileHref(m.recordArtifact)}">record</a></p>
+${outageNote(data.outage)}`}`;
     });
     return html`<details class="${isFailing(test.outcome) ? `failure ${test.outcome}` : 'test'}" id="${anchor('test', test.id)}"${isOpen ? html` open` : ''}>
 <summary>${badge(test.outcome)} <b>${test.title}</b> <span class="note">${test.suite} · ${hasCell(test.labels) ? cellKeyOf(test.labels) : 'no cell'} · ${durationText(test.durationMs)}${test.attempts > 1 ? ` · ${test.attempts} attempts${isFlaky(test) ? ' · FLAKY' : ''}` : ''}</span></summary>

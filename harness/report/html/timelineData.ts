@@ -1,8 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { outageBreakdown } from '../../measure/outageBreakdown.js';
 import type { MigrationRecord } from '../../migration/MigrationRecord.js';
 import type { MigrationResult } from '../RunResults.js';
-import type { TimelineData } from './PageData.js';
+import { html, type SafeHtml } from './safeHtml.js';
+import type { OutageTimeline, TimelineData } from './PageData.js';
 
 const MIB = 1048576;
 
@@ -18,6 +20,8 @@ export function timelineData(runDir: string, migration: MigrationResult, element
   const t0 = record.startedAtMs;
   const rel = (ms: number) => Math.round((ms - t0) * 1000) / 1000;
   const probe = record.probe;
+  // Records written before the breakdown existed get it computed here from the same fields.
+  const breakdown = record.outcome !== 'completed' ? null : (record.outageBreakdown ?? outageBreakdown(record));
   return {
     elementId,
     endMs: rel(record.endedAtMs > 0 ? record.endedAtMs : t0),
@@ -36,7 +40,20 @@ export function timelineData(runDir: string, migration: MigrationResult, element
       gapEndMs: probe.gapEndMs === null ? null : rel(probe.gapEndMs),
       replyMs: (probe.replyTimesMs ?? []).map(rel),
     },
+    outage: breakdown === null ? null : {
+      startMs: rel(breakdown.outageStartMs), stopMs: rel(breakdown.stopMs), resumeMs: rel(breakdown.resumeMs), endMs: rel(breakdown.outageEndMs),
+      beforeStopMs: breakdown.beforeStopMs, pauseMs: breakdown.pauseMs, afterResumeMs: breakdown.afterResumeMs,
+      outageMs: breakdown.outageMs, resolutionMs: breakdown.resolutionMs, flags: breakdown.flags,
+    },
   };
+}
+
+/** The outage's parts in words under the timeline, and its flags as warnings. */
+export function outageNote(outage: OutageTimeline | null): SafeHtml {
+  if (outage === null) return html``;
+  const f = (ms: number) => ms.toFixed(1);
+  return html`<p class="legend-note">guest outage ${f(outage.outageMs)} ms = before STOP ${f(outage.beforeStopMs)} + pause ${f(outage.pauseMs)} + after RESUME until the first reply (network re-convergence) ${f(outage.afterResumeMs)} ms, each ±${f(outage.resolutionMs)} ms (the probe period). Inset: the outage enlarged; bar orange before STOP, red pause, blue after RESUME.</p>
+${outage.flags.map((flag) => html`<p class="warn">${flag.code}: ${flag.text}</p>`)}`;
 }
 
 /** One line per phase: how long the source reported each status (setup, active, device, ...). */

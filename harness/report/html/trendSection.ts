@@ -11,9 +11,17 @@ export function regressionSection(report: RegressionReport | null, why: string):
   const regressions = report.findings.filter((f) => f.isRegression);
   const notes = report.findings.filter((f) => !f.isRegression);
   return html`<h2 id="regressions">Regression check against ${report.baselineRunId}</h2>
-<p class="note">A cell regresses when the p95 of ${o.metrics.join(', ')} grew by more than ${o.thresholdPercent} % and ${o.minDeltaMs} ms, or a test's verdict got worse. Lab errors and skips are noted, not counted.</p>
+<p class="note">A cell regresses when both runs have at least ${o.minSamples} migrations in it and the p95 of ${o.metrics.join(', ')} grew by more than ${o.thresholdPercent} % and ${o.minDeltaMs} ms even at the low end of the 90 % bootstrap interval of the change (seeded, so the same runs give the same verdict); a test regresses when its verdict got worse. The noise column is half that interval's width: how far this lab's p95 moves between runs. Lab errors and skips are noted, not counted.</p>
 ${regressions.length === 0 ? html`<p>No regression.</p>` : html`<ul>${regressions.map((f) => html`<li class="regression">${f.cell ?? ''}${f.testId !== null ? html` <span class="note">${f.testId}</span>` : ''}: ${f.text}</li>`)}</ul>`}
+${comparisonTable(report.comparisons)}
 ${notes.length > 0 ? html`<details><summary>${notes.length} note(s)</summary><ul>${notes.map((f) => html`<li>${f.testId ?? f.cell ?? ''}: ${f.text}</li>`)}</ul></details>` : ''}`;
+}
+
+function comparisonTable(comparisons: RegressionReport['comparisons']): SafeHtml {
+  if (comparisons.length === 0) return html``;
+  const verdict = { regression: 'regression', 'within-noise': 'within noise', 'not-enough-data': 'not enough data' } as const;
+  return html`<table><tr><th>cell</th><th>metric</th><th>migrations</th><th>p95 baseline → now</th><th>90 % interval of the change</th><th>allowed</th><th>noise</th><th>verdict</th></tr>
+${comparisons.map((c) => html`<tr${c.verdict === 'regression' ? html` class="regression"` : ''}><td>${c.cell}</td><td>${c.metric}</td><td class="num">${c.samplesBefore} → ${c.samplesAfter}</td><td class="num">${ms(c.p95BeforeMs)} → ${ms(c.p95AfterMs)}</td><td class="num">${c.intervalMs === null ? '–' : `${ms(c.intervalMs.low)} … ${ms(c.intervalMs.high)}`}</td><td class="num">+${ms(c.allowedMs)}</td><td class="num">${c.noiseMs === null ? '–' : `±${ms(c.noiseMs)}`}</td><td>${verdict[c.verdict]}</td></tr>`)}</table>`;
 }
 
 /** Per cell over the last runs: p50/p95 of the metric (plot and table), the pass rate, flaky tests. */
