@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import { join, relative, resolve } from 'node:path';
 import Mocha from 'mocha';
 import { readEnvironment } from '../config/environment.js';
-import { withQemuBuild } from '../config/withQemuBuild.js';
+import { withQemuBuild, withViommuAddressWidth } from '../config/withQemuBuild.js';
 import { bugRunSelection } from '../bugs/bugCatalogue.js';
 import { causeChain, InfrastructureError } from '../errors.js';
 import { MEASUREMENT_UNITS } from '../measure/computeMeasurements.js';
@@ -19,6 +19,8 @@ import { ExitCode } from './ExitCode.js';
 import { RunInterrupt } from './RunInterrupt.js';
 import { loadLabOption, type CliIo } from './cliSupport.js';
 import { createRunProgress } from './progress/createRunProgress.js';
+import { buildProgress } from './qemuCommands.js';
+import { prepareRunQemuBuilds } from '../qemu/builds/ensureQemuBuilds.js';
 
 interface RunOptions {
   readonly grep?: string;
@@ -28,6 +30,7 @@ interface RunOptions {
   readonly shard?: string;
   readonly wait?: string;
   readonly qemu?: string;
+  readonly viommuAwBits?: string;
 }
 
 export function addRunCommand(program: Command, io: CliIo): void {
@@ -41,6 +44,7 @@ export function addRunCommand(program: Command, io: CliIo): void {
     .option('--wait <seconds>', 'wait this long for a pair another run holds (default: fail at once naming the holder)', '0')
     .option('--retries <n>', 'retry a failed test up to n times; a pass after a failure is FLAKY', '0')
     .option('--qemu <build>', 'run every host with this QEMU build of the lab file\'s qemu: section (default: each host\'s own)')
+    .option('--viommu-aw-bits <bits>', 'intel-iommu aw-bits (39 or 48) for every vIOMMU a suite asks for without setting it (a control: 39 keeps a whole-space unmap under type1\'s bitmap limit)')
     .option('--shard <i/n>', 'run only the i-th of n deterministic shares of the tests (merge them with "hil report --merge")')
     .action(async (suites: string[], options: RunOptions) => {
       io.setExitCode(await runSuites(program, io, suites, options));
@@ -71,7 +75,8 @@ function newRunId(): string {
 }
 
 async function runSuites(program: Command, io: CliIo, suites: readonly string[], options: RunOptions): Promise<number> {
-  const lab = options.qemu === undefined ? loadLabOption(program) : withQemuBuild(loadLabOption(program), options.qemu);
+  const loaded = options.qemu === undefined ? loadLabOption(program) : withQemuBuild(loadLabOption(program), options.qemu);
+  const lab = options.viommuAwBits === undefined ? loaded : withViommuAddressWidth(loaded, options.viommuAwBits);
   // --bug <id>: the bug's own suite file, and only its test (harness/bugs/bugCatalogue.ts).
   const bug = options.bug === undefined ? null : bugRunSelection(options.bug);
   const grep = bug?.grep ?? options.grep;
@@ -81,6 +86,8 @@ async function runSuites(program: Command, io: CliIo, suites: readonly string[],
   const progress = createRunProgress(environment, (line) => io.out(line));
   // Say so before touching any host: a run whose results cannot be written is not worth starting.
   checkReportsWritable(lab);
+  // Before the preflight, which checks that each host runs the build its identity describes.
+  await prepareRunQemuBuilds(lab, environment, (build, on) => buildProgress(io, build, on), (line) => io.out(line));
   const runId = newRunId();
   const runDir = join(lab.reportsDir, runId);
   mkdirSync(runDir, { recursive: true, mode: 0o700 });

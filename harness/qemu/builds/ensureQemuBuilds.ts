@@ -95,3 +95,19 @@ export async function installControllerBuilds(lab: LabConfig, connections: HostC
     if (isInstalled) log(`${host.name}: installed qemu.${build.name} (${plan.identity.pkgVersion}) under ${plan.spec.prefix}`);
   }
 }
+
+/**
+ * What `hil run` does before its preflight: builds the source builds its hosts use (a cached
+ * build costs one check) and installs the controller-built ones on those hosts.
+ */
+export async function prepareRunQemuBuilds(lab: LabConfig, environment: Environment, progress: (build: string, on: string) => BuildProgress, log: (line: string) => void): Promise<void> {
+  const used = [...new Set(Object.values(lab.hosts).map((h) => h.qemu))].map((name) => lab.qemu[name]).filter((b): b is QemuBuildSpec => b?.source !== undefined);
+  if (used.length === 0) return;
+  await ensureQemuBuilds(lab, used, environment, progress);
+  const connections = new HostConnections(lab, environment);
+  try {
+    await installControllerBuilds(lab, connections, log);
+  } finally {
+    await connections.closeAll();
+  }
+}
