@@ -183,6 +183,10 @@ export interface DefaultsSpec {
   readonly probe: {
     readonly rateHz: number;
   };
+  /** Settings of every emulated IOMMU a suite asks for, where the suite sets none itself. */
+  readonly viommu?: {
+    readonly addressWidthBits?: 39 | 48;
+  };
 }
 
 /** The single-machine lab's layout: namespaces, addresses, bridge. */

@@ -28,7 +28,7 @@ import { detectLabAbilities, isLabCapability, type LabAbilities, type LabCapabil
 import { LabVm } from './LabVm.js';
 import type { LinkControl } from './LinkControl.js';
 import type { TestScope } from './TestScope.js';
-import { vmSpecFor, type VmRequest } from './vmSpecFor.js';
+import { withViommuDefaults, vmSpecFor, type VmRequest } from './vmSpecFor.js';
 
 export interface SessionOpenOptions {
   readonly lab: LabConfig;
@@ -225,7 +225,8 @@ export class LabSession {
     // A host with usable KVM runs its guests with it: the nested lab's L2 boots in ~20 s under KVM
     // and takes minutes under TCG inside TCG (design.md §5); the virtual lab has no usable KVM.
     const accelerator = this.hasCapability(host.name, 'kvm') ? 'kvm' as const : 'tcg' as const;
-    const spec = vmSpecFor({ ...options, name, host, vmDir: vmDir(host), guest, accelerator, boot: await this.guestFilesOn(host, guest.kernel, guest.initrd) });
+    const requested = vmSpecFor({ ...options, name, host, vmDir: vmDir(host), guest, accelerator, boot: await this.guestFilesOn(host, guest.kernel, guest.initrd) });
+    const spec = withViommuDefaults(requested, this.lab.defaults.viommu);
     const qemu = this.lab.qemu[host.qemu]!;
     const process = new QemuProcess(spec, { runner: transport, sockets: transport, binary: qemu.binary, workDir: vmDir(host) });
     const transcript = scope.artifactPath(`${options.role}.console.log`, 'console', `serial console transcript of ${name}`);
