@@ -21,8 +21,8 @@ export interface BuildProgress {
 
 export interface QemuBuildResult {
   readonly identity: SourceBuildIdentity;
-  /** cached: nothing built; incremental: from the tree of an earlier build; cold: from the base. */
-  readonly how: 'cached' | 'incremental' | 'cold';
+  /** cached: nothing built; incremental: from the tree of an earlier build; cold: from the base; resumed: an interrupted build finished. */
+  readonly how: 'cached' | 'incremental' | 'cold' | 'resumed';
   /** The earlier build an incremental one started from (its inputs hash). */
   readonly from?: string;
   /** The cache entry on the build machine: install/ (DESTDIR), tree/, build.log. */
@@ -100,11 +100,50 @@ export class QemuBuilder {
 
     this.progress.step('tools', `checking the build tools on ${this.runner.where}`);
     await ensureBuildTools(this.runner, (line) => this.progress.log(line));
-    const nearest = nearestEntry(plan, await this.readEntries());
     const work = `${entry}.partial`;
     const tree = posix.join(work, 'tree');
     const log = posix.join(work, 'build.log');
     const at = posix.join(this.cacheDir, 'qemu', 'at', plan.treeKey.slice(0, 16));
+    const configured = posix.join(work, 'CONFIGURED');
+    const inMount = (command: string): string =>
+      sh`unshare --mount --propagation private sh -c ${`mount --bind ${tree} ${at} && cd ${at} && ${command}`}`;
+    const logTo = sh` >> ${log} 2>&1`;
+    // An interrupted build of the same inputs that got past configure goes on where it stopped.
+    const isResumed = (await this.runner.run(sh`cat ${configured} 2>/dev/null`)).stdout.trim() === plan.identity.inputsHash;
+    let nearest: ReturnType<typeof nearestEntry>;
+    if (isResumed) {
+      this.progress.step('base', `resuming the interrupted build in ${work}`);
+    } else {
+      nearest = await this.prepareTree(plan, baseArchive, { work, tree, log, at });
+      if (nearest === undefined) {
+        this.progress.step('configure', plan.configureArgs.join(' '));
+        await this.runLogged(inMount(sh`./configure ${plan.configureArgs}` + logTo), log, 'configure');
+      } else {
+        // Only the version line differs from the tree's configure: meson regenerates on the next ninja.
+        this.progress.step('configure', `pkgversion ${plan.identity.pkgVersion}`);
+        await this.runLogged(inMount(sh`build/pyvenv/bin/meson configure build ${`-Dpkgversion=${plan.identity.pkgVersion}`}` + logTo), log, 'meson configure');
+      }
+      await runChecked(this.runner, sh`printf '%s\n' ${plan.identity.inputsHash} > ${configured}`);
+    }
+    // The emulator only: the default target also builds QEMU's unit tests, about as many steps again.
+    this.progress.step('compile', 'ninja qemu-system-x86_64');
+    await this.compile(inMount(sh`ninja -C build qemu-system-x86_64` + logTo), log);
+    this.progress.step('install', plan.spec.prefix);
+    const install = posix.join(work, 'install');
+    const bin = posix.join(install, plan.spec.prefix, 'bin');
+    // By hand rather than `ninja install`, which builds every default target first. The data folder
+    // is left for the host's firmware links (installBuild); the hosts get a stripped copy.
+    await runChecked(this.runner, sh`rm -rf ${install} && mkdir -p ${bin} ${posix.join(install, plan.spec.prefix, 'share', 'qemu')} && cp ${posix.join(tree, 'build', 'qemu-system-x86_64')} ${bin}/ && strip ${posix.join(bin, 'qemu-system-x86_64')}`);
+    const record: EntryRecord = { treeKey: plan.treeKey, patchShas: plan.patches.map((p) => p.sha256), identity: plan.identity };
+    await runChecked(this.runner, sh`cat > ${posix.join(work, 'inputs.json')}`, { stdin: `${JSON.stringify(record, null, 2)}\n` });
+    await runChecked(this.runner, sh`rm -rf ${entry} && mv ${work} ${entry} && date -u +%FT%TZ > ${posix.join(entry, 'DONE')}`);
+    return result(isResumed ? 'resumed' : nearest === undefined ? 'cold' : 'incremental', nearest?.record.identity.inputsHash);
+  }
+
+  /** A fresh tree for the build: a copy of the nearest cached build's, or the base; then the patches it lacks. */
+  private async prepareTree(plan: QemuBuildPlan, baseArchive: () => Promise<string>, paths: { work: string; tree: string; log: string; at: string }): Promise<ReturnType<typeof nearestEntry>> {
+    const { work, tree, log, at } = paths;
+    const nearest = nearestEntry(plan, await this.readEntries());
     await runChecked(this.runner, sh`rm -rf ${work} && mkdir -p ${posix.join(work, 'patches')} ${at}`);
     const toApply = nearest === undefined ? plan.patches : nearest.missing;
     if (nearest !== undefined) {
@@ -116,7 +155,6 @@ export class QemuBuilder {
       await runChecked(this.runner, sh`mkdir -p ${tree} && tar -xzf ${archive} -C ${tree}`, { timeoutMs: BUILD_TIMEOUT_MS });
     }
     await this.appendLog(log, `# ${plan.name}: ${plan.identity.pkgVersion}\n# base ${plan.identity.base}${nearest === undefined ? '' : `, from the tree of ${nearest.record.identity.inputsHash}`}\n`);
-
     for (const [i, patch] of toApply.entries()) {
       this.progress.step('patches', `${i + 1}/${toApply.length} ${patch.name} (${patch.mode})`);
       const copy = posix.join(work, 'patches', `${String(i).padStart(3, '0')}-${patch.name}`);
@@ -124,29 +162,7 @@ export class QemuBuilder {
       await applyPatch(this.runner, tree, patch, copy);
       await this.appendLog(log, `# applied ${patch.name} (${patch.mode}${patch.commit === null ? ', local' : `, ${patch.commit}`})\n`);
     }
-
-    const inMount = (command: string): string =>
-      sh`unshare --mount --propagation private sh -c ${`mount --bind ${tree} ${at} && cd ${at} && ${command}`}`;
-    const logTo = sh` >> ${log} 2>&1`;
-    if (nearest === undefined) {
-      this.progress.step('configure', plan.configureArgs.join(' '));
-      await this.runLogged(inMount(sh`./configure ${plan.configureArgs}` + logTo), log, 'configure');
-    } else {
-      // Only the version line differs from the tree's configure: meson regenerates on the next ninja.
-      this.progress.step('configure', `pkgversion ${plan.identity.pkgVersion}`);
-      await this.runLogged(inMount(sh`build/pyvenv/bin/meson configure build ${`-Dpkgversion=${plan.identity.pkgVersion}`}` + logTo), log, 'meson configure');
-    }
-    this.progress.step('compile', 'ninja');
-    await this.compile(inMount(sh`ninja -C build` + logTo), log);
-    this.progress.step('install', plan.spec.prefix);
-    const install = posix.join(work, 'install');
-    await this.runLogged(inMount(sh`DESTDIR=${install} ninja -C build install` + logTo), log, 'install');
-    // The hosts get a copy: without symbols the binary is a tenth of the size (the tree keeps the full one).
-    await runChecked(this.runner, sh`strip ${posix.join(install, plan.spec.prefix, 'bin')}/qemu-system-*`);
-    const record: EntryRecord = { treeKey: plan.treeKey, patchShas: plan.patches.map((p) => p.sha256), identity: plan.identity };
-    await runChecked(this.runner, sh`cat > ${posix.join(work, 'inputs.json')}`, { stdin: `${JSON.stringify(record, null, 2)}\n` });
-    await runChecked(this.runner, sh`rm -rf ${entry} && mv ${work} ${entry} && date -u +%FT%TZ > ${posix.join(entry, 'DONE')}`);
-    return result(nearest === undefined ? 'cold' : 'incremental', nearest?.record.identity.inputsHash);
+    return nearest;
   }
 
   private async readEntries(): Promise<{ dir: string; record: EntryRecord }[]> {
