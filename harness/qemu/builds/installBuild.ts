@@ -22,10 +22,11 @@ export async function installBuild(runner: CommandRunner, plan: QemuBuildPlan, i
   const extract = sh`rm -rf ${prefix} && mkdir -p ${prefix} && tar -xzf - -C /`;
   if (install.isOnController) {
     log(`copying qemu.${plan.name} to ${runner.where}`);
-    const archive = execFileSync('tar', ['-C', install.dir, '-czf', '-', '.'], { maxBuffer: 1 << 30 });
+    // The prefix's own path, not ".": unpacking "./" at / would give / the mode of the staging folder.
+    const archive = execFileSync('tar', ['-C', install.dir, '-czf', '-', prefix.replace(/^\/+/, '')], { maxBuffer: 1 << 30 });
     await runChecked(runner, extract, { stdin: archive, timeoutMs: 15 * 60_000 });
   } else {
-    await runChecked(runner, sh`rm -rf ${prefix} && mkdir -p ${prefix} && tar -C ${install.dir} -cf - . | tar -xf - -C /`, { timeoutMs: 15 * 60_000 });
+    await runChecked(runner, sh`rm -rf ${prefix} && mkdir -p ${prefix} && tar -C ${install.dir} -cf - ${prefix.replace(/^\/+/, '')} | tar -xf - -C /`, { timeoutMs: 15 * 60_000 });
   }
   const data = posix.join(prefix, 'share', 'qemu');
   // Links beside what the build installed (keymaps, descriptors): the blobs come from the host's packages.
