@@ -37,6 +37,8 @@ interface EntryRecord {
   readonly treeKey: string;
   readonly patchShas: readonly string[];
   readonly identity: SourceBuildIdentity;
+  /** The fixed path the tree was configured and built at: builds from its tree are made there too. */
+  readonly buildPath?: string;
 }
 
 const BUILD_TIMEOUT_MS = 4 * 3600_000;
@@ -103,8 +105,9 @@ export class QemuBuilder {
     const work = `${entry}.partial`;
     const tree = posix.join(work, 'tree');
     const log = posix.join(work, 'build.log');
-    const at = posix.join(this.cacheDir, 'qemu', 'at', plan.treeKey.slice(0, 16));
     const configured = posix.join(work, 'CONFIGURED');
+    const buildPathFile = posix.join(work, 'BUILD_PATH');
+    let at = posix.join(this.cacheDir, 'qemu', 'at', plan.treeKey.slice(0, 16));
     const inMount = (command: string): string =>
       sh`unshare --mount --propagation private sh -c ${`mount --bind ${tree} ${at} && cd ${at} && ${command}`}`;
     const logTo = sh` >> ${log} 2>&1`;
@@ -113,8 +116,13 @@ export class QemuBuilder {
     let nearest: ReturnType<typeof nearestEntry>;
     if (isResumed) {
       this.progress.step('base', `resuming the interrupted build in ${work}`);
+      at = (await this.runner.run(sh`cat ${buildPathFile} 2>/dev/null`)).stdout.trim() || at;
     } else {
-      nearest = await this.prepareTree(plan, baseArchive, { work, tree, log, at });
+      nearest = nearestEntry(plan, await this.readEntries());
+      // meson wrote the path the tree was configured at into its build folder: keep building there.
+      at = nearest?.record.buildPath ?? at;
+      await this.prepareTree(plan, nearest, baseArchive, { work, tree, log, at });
+      await runChecked(this.runner, sh`printf '%s\n' ${at} > ${buildPathFile}`);
       if (nearest === undefined) {
         this.progress.step('configure', plan.configureArgs.join(' '));
         await this.runLogged(inMount(sh`./configure ${plan.configureArgs}` + logTo), log, 'configure');
@@ -134,16 +142,15 @@ export class QemuBuilder {
     // By hand rather than `ninja install`, which builds every default target first. The data folder
     // is left for the host's firmware links (installBuild); the hosts get a stripped copy.
     await runChecked(this.runner, sh`rm -rf ${install} && mkdir -p ${bin} ${posix.join(install, plan.spec.prefix, 'share', 'qemu')} && cp ${posix.join(tree, 'build', 'qemu-system-x86_64')} ${bin}/ && strip ${posix.join(bin, 'qemu-system-x86_64')}`);
-    const record: EntryRecord = { treeKey: plan.treeKey, patchShas: plan.patches.map((p) => p.sha256), identity: plan.identity };
+    const record: EntryRecord = { treeKey: plan.treeKey, patchShas: plan.patches.map((p) => p.sha256), identity: plan.identity, buildPath: at };
     await runChecked(this.runner, sh`cat > ${posix.join(work, 'inputs.json')}`, { stdin: `${JSON.stringify(record, null, 2)}\n` });
     await runChecked(this.runner, sh`rm -rf ${entry} && mv ${work} ${entry} && date -u +%FT%TZ > ${posix.join(entry, 'DONE')}`);
     return result(isResumed ? 'resumed' : nearest === undefined ? 'cold' : 'incremental', nearest?.record.identity.inputsHash);
   }
 
   /** A fresh tree for the build: a copy of the nearest cached build's, or the base; then the patches it lacks. */
-  private async prepareTree(plan: QemuBuildPlan, baseArchive: () => Promise<string>, paths: { work: string; tree: string; log: string; at: string }): Promise<ReturnType<typeof nearestEntry>> {
+  private async prepareTree(plan: QemuBuildPlan, nearest: ReturnType<typeof nearestEntry>, baseArchive: () => Promise<string>, paths: { work: string; tree: string; log: string; at: string }): Promise<void> {
     const { work, tree, log, at } = paths;
-    const nearest = nearestEntry(plan, await this.readEntries());
     await runChecked(this.runner, sh`rm -rf ${work} && mkdir -p ${posix.join(work, 'patches')} ${at}`);
     const toApply = nearest === undefined ? plan.patches : nearest.missing;
     if (nearest !== undefined) {
@@ -162,7 +169,6 @@ export class QemuBuilder {
       await applyPatch(this.runner, tree, patch, copy);
       await this.appendLog(log, `# applied ${patch.name} (${patch.mode}${patch.commit === null ? ', local' : `, ${patch.commit}`})\n`);
     }
-    return nearest;
   }
 
   private async readEntries(): Promise<{ dir: string; record: EntryRecord }[]> {

@@ -65,6 +65,10 @@ describe('QEMU source build plans', () => {
     expect(planQemuBuild(build({ ...base, configure: ['--enable-debug'] })).identity.inputsHash).to.not.equal(key);
     expect(planQemuBuild(build({ patches: [{ path: series, apply: 'fuzz', applyByFile: {} }] })).identity.inputsHash).to.not.equal(key);
     expect(planQemuBuild(build({ ...base, leaveOut: [{ kind: 'commit', commit: 'deadbeef' }] })).identity.inputsHash).to.not.equal(key);
+    // Another prefix is another install, but the same tree: it can start from this build's.
+    const otherPrefix = planQemuBuild(build({ ...base, prefix: '/opt/other' }));
+    expect(otherPrefix.identity.inputsHash).to.not.equal(key);
+    expect(otherPrefix.treeKey).to.equal(planQemuBuild(build(base)).treeKey);
     writeFileSync(join(series, '0002-b.patch'), formatPatch(SHA('b'), 'y'));
     expect(planQemuBuild(build(base)).identity.inputsHash).to.not.equal(key);
   });

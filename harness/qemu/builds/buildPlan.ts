@@ -11,8 +11,10 @@ export interface QemuBuildPlan {
   readonly patches: readonly ResolvedPatch[];
   readonly identity: SourceBuildIdentity;
   /**
-   * What every build sharing a base, configure options and prefix has in common: builds with the
-   * same tree key can be made from one another by applying patches (an incremental build).
+   * What every build sharing a base and configure options has in common: builds with the same tree
+   * key can be made from one another by applying patches (an incremental build). The prefix is not
+   * part of it: QEMU finds its data and firmware relative to its binary (get_relocated_path), so a
+   * tree configured for one prefix serves a build installed under another.
    */
   readonly treeKey: string;
   /** Hash of the base alone: builds of one base share its unpacked archive. */
@@ -64,9 +66,9 @@ export function planQemuBuild(build: QemuBuildSpec): QemuBuildPlan {
   const patches = resolvePatches(spec.patches, spec.localPatches, leftOutFiles);
   const leftOutCommits = spec.leaveOut.map((l) => (l.kind === 'file' ? leftOutCommitOf(l.path) : l.commit));
   const baseHash = sha256(JSON.stringify(baseKey(spec.base)));
-  const treeKey = sha256(JSON.stringify({ base: baseHash, configure: spec.configure, targets: spec.targets, prefix: spec.prefix, defaults: DEFAULT_CONFIGURE }));
+  const treeKey = sha256(JSON.stringify({ base: baseHash, configure: spec.configure, targets: spec.targets, defaults: DEFAULT_CONFIGURE }));
   // Left-out commits change no byte of the tree, but they are part of what the build claims to be.
-  const inputsHash = sha256(JSON.stringify({ treeKey, patches: patches.map((p) => ({ sha256: p.sha256, mode: p.mode })), leftOutCommits }));
+  const inputsHash = sha256(JSON.stringify({ treeKey, patches: patches.map((p) => ({ sha256: p.sha256, mode: p.mode })), leftOutCommits, prefix: spec.prefix }));
   const upstream = patches.filter((p) => !p.isLocal);
   const local = patches.filter((p) => p.isLocal);
   const pkgVersion = pkgVersionOf(inputsHash, upstream.length, leftOutCommits, local.length);
