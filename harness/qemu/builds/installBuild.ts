@@ -29,8 +29,8 @@ export async function installBuild(runner: CommandRunner, plan: QemuBuildPlan, i
     await runChecked(runner, sh`rm -rf ${prefix} && mkdir -p ${prefix} && tar -C ${install.dir} -cf - ${prefix.replace(/^\/+/, '')} | tar -xf - -C /`, { timeoutMs: 15 * 60_000 });
   }
   const data = posix.join(prefix, 'share', 'qemu');
-  // Links beside what the build installed (keymaps, descriptors): the blobs come from the host's packages.
-  const link = `mkdir -p ${data} && for dir in ${FIRMWARE_DIRS.join(' ')}; do [ -d "$dir" ] || continue; for f in "$dir"/*; do [ -e "${data}/$(basename "$f")" ] || ln -s "$f" "${data}/"; done; done`;
+  // The build installs no firmware: its data folder links to the host's packages' files.
+  const link = sh`mkdir -p ${data} && for dir in ${[...FIRMWARE_DIRS]}; do [ -d "$dir" ] || continue; for f in "$dir"/*; do [ -e ${data}/"$(basename "$f")" ] || ln -s "$f" ${data}/; done; done`;
   await runChecked(runner, link);
   await runChecked(runner, sh`printf '%s\\n' ${plan.identity.inputsHash} > ${stamp}`);
   const version = await runChecked(runner, sh`${posix.join(prefix, 'bin', 'qemu-system-x86_64')} --version`);
