@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const args = new Set(process.argv.slice(2));
   const log = (line: string): void => console.error(`  | ${new Date().toISOString().slice(11, 19)} ${line}`);
   const config = nestedLabConfig({ prefix: 'nhilb', subnet: '10.232.8', stateDir: '.lab/nested-bench' });
-  const sharedCache = nestedLabConfig().stateDir;
+  const sharedCache = join(nestedLabConfig().cacheDir, 'nested');
   const rows: [string, number][] = [];
 
   if (!args.has('--no-cold')) {

@@ -149,7 +149,7 @@ function labWith(values: { readonly workDir: string; readonly binary: string }):
     workDir: values.workDir, migrationAddress: '127.0.0.1', qemu: 'default', allowLocalDevices: false, nics: [],
   };
   const lab: LabConfig = {
-    file: '/dev/null', name: 'hostile', kind: 'physical', stateDir: '/nonexistent', reportsDir: '/nonexistent',
+    file: '/dev/null', name: 'hostile', kind: 'physical', stateDir: '/nonexistent', reportsDir: '/nonexistent', cacheDir: '/nonexistent',
     hosts: { 'host-a': host }, pairs: [], qemu: { default: { name: 'default', binary: values.binary } }, guests: {},
     defaults: {
       timeouts: { sshConnectMs: 10_000, commandMs: 30_000, bootMs: 90_000, migrationMs: 120_000 },

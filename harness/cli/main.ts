@@ -3,6 +3,7 @@ import { causeChain, HarnessError } from '../errors.js';
 import { ExitCode } from './ExitCode.js';
 import { addHostCommands } from './hostCommands.js';
 import { addLabCommands, addPreflightCommand } from './labCommands.js';
+import { addQemuCommands } from './qemuCommands.js';
 import { addReportCommand } from './reportCommand.js';
 import { addRunCommand } from './runCommand.js';
 import type { CliIo } from './cliSupport.js';
@@ -20,6 +21,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   addPreflightCommand(program, capture);
   addHostCommands(program, capture);
   addRunCommand(program, capture);
+  addQemuCommands(program, capture);
   addReportCommand(program, capture);
   try {
     await program.parseAsync([...argv]);

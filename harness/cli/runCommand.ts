@@ -4,7 +4,7 @@ import { join, relative, resolve } from 'node:path';
 import Mocha from 'mocha';
 import { readEnvironment } from '../config/environment.js';
 import { loadExpectations, type ExpectationFile } from '../config/loadExpectations.js';
-import { withQemuBuild } from '../config/withQemuBuild.js';
+import { withQemuBuild, withViommuAddressWidth } from '../config/withQemuBuild.js';
 import { bugRunSelection } from '../bugs/bugCatalogue.js';
 import { causeChain, InfrastructureError } from '../errors.js';
 import { MEASUREMENT_UNITS } from '../measure/computeMeasurements.js';
@@ -25,6 +25,8 @@ import { createRunProgress } from './progress/createRunProgress.js';
 import { runExitCode } from './runExitCode.js';
 import { sourceRevision } from './sourceRevision.js';
 import { checkBuildIsCurrent } from './staleBuild.js';
+import { buildProgress } from './qemuCommands.js';
+import { prepareRunQemuBuilds } from '../qemu/builds/ensureQemuBuilds.js';
 
 interface RunOptions {
   readonly grep?: string;
@@ -36,6 +38,7 @@ interface RunOptions {
   readonly qemu?: string;
   readonly expect?: string;
   readonly maxFlaky: string;
+  readonly viommuAwBits?: string;
 }
 
 export function addRunCommand(program: Command, io: CliIo): void {
@@ -51,6 +54,7 @@ export function addRunCommand(program: Command, io: CliIo): void {
     .option('--max-flaky <n>', 'fail the run (exit 2) when more than n tests are FLAKY', '0')
     .option('--expect <file>', 'hold the run against an expectation file (expect/*.yaml): exit 4 on any difference, a missing test or a known failure that passed')
     .option('--qemu <build>', 'run every host with this QEMU build of the lab file\'s qemu: section (default: each host\'s own)')
+    .option('--viommu-aw-bits <bits>', 'intel-iommu aw-bits (39 or 48) for every vIOMMU a suite asks for without setting it (a control: 39 keeps a whole-space unmap under type1\'s bitmap limit)')
     .option('--shard <i/n>', 'run only the i-th of n deterministic shares of the tests (merge them with "hil report --merge")')
     .action(async (suites: string[], options: RunOptions) => {
       io.setExitCode(await runSuites(program, io, suites, options));
@@ -91,7 +95,8 @@ async function runSuites(program: Command, io: CliIo, suites: readonly string[],
   const maxFlaky = wholeNumber(options.maxFlaky, '--max-flaky');
   const retries = wholeNumber(options.retries ?? '0', '--retries');
   const expectations: ExpectationFile | null = options.expect === undefined ? null : loadExpectations(options.expect);
-  const lab = options.qemu === undefined ? loadLabOption(program) : withQemuBuild(loadLabOption(program), options.qemu);
+  const loaded = options.qemu === undefined ? loadLabOption(program) : withQemuBuild(loadLabOption(program), options.qemu);
+  const lab = options.viommuAwBits === undefined ? loaded : withViommuAddressWidth(loaded, options.viommuAwBits);
   // --bug <id>: the bug's own suite file, and only its test (harness/bugs/bugCatalogue.ts).
   const bug = options.bug === undefined ? null : bugRunSelection(options.bug);
   const grep = bug?.grep ?? options.grep;
@@ -101,6 +106,8 @@ async function runSuites(program: Command, io: CliIo, suites: readonly string[],
   const progress = createRunProgress(environment, (line) => io.out(line));
   // Say so before touching any host: a run whose results cannot be written is not worth starting.
   checkReportsWritable(lab);
+  // Before the preflight, which checks that each host runs the build its identity describes.
+  await prepareRunQemuBuilds(lab, environment, (build, on) => buildProgress(io, build, on), (line) => io.out(line));
   const runId = newRunId();
   const runDir = join(lab.reportsDir, runId);
   mkdirSync(runDir, { recursive: true, mode: 0o700 });

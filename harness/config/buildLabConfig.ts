@@ -8,20 +8,37 @@ import type {
   LabKind,
   NestedLabSpec,
   NicSpec,
+  PatchApplyMode,
+  PatchEntrySpec,
   QemuBuildSpec,
+  QemuSourceBase,
+  QemuSourceSpec,
   VirtualLabSpec,
 } from './types.js';
 
 /** The lab file's shape once the schema has passed it and filled in its defaults. */
 interface LabDocument {
-  lab: { name: string; kind: LabKind; stateDir: string; reportsDir: string };
+  lab: { name: string; kind: LabKind; stateDir: string; reportsDir: string; cacheDir: string };
   virtualLab?: VirtualLabSpec;
   nestedLab?: NestedLabSpec;
   hosts: Record<string, HostDocument>;
   pairs: HostPairSpec[];
-  qemu: Record<string, { binary: string; minVersion?: string }>;
+  qemu: Record<string, { binary?: string; minVersion?: string; source?: SourceDocument }>;
   guests: Record<string, GuestDocument>;
   defaults: DefaultsSpec;
+}
+
+type PatchEntryDocument = string | { path: string; apply?: PatchApplyMode; applyByFile?: Record<string, PatchApplyMode> };
+
+interface SourceDocument {
+  base: { debian?: string; suite: string; tarball?: string; tree?: string; git?: string; ref?: string };
+  patches: PatchEntryDocument[];
+  leaveOut: (string | { commit: string })[];
+  localPatches: PatchEntryDocument[];
+  configure: string[];
+  targets: string[];
+  buildOn: 'controller' | 'hosts';
+  prefix: string;
 }
 
 interface HostDocument {
@@ -107,7 +124,10 @@ export function buildLabConfig(data: unknown, file: string): LabConfig {
 
   const qemu: Record<string, QemuBuildSpec> = {};
   for (const [name, build] of Object.entries(doc.qemu)) {
-    qemu[name] = { name, binary: build.binary, ...optional('minVersion', build.minVersion) };
+    const source = build.source === undefined ? undefined : toSourceSpec(build.source, onController);
+    // The cross checks make sure exactly one of binary and source is there.
+    const binary = source === undefined ? build.binary! : path.posix.join(source.prefix, 'bin', 'qemu-system-x86_64');
+    qemu[name] = { name, binary, ...optional('minVersion', build.minVersion), ...(source === undefined ? {} : { source }) };
   }
 
   const guests: Record<string, GuestImageSpec> = {};
@@ -131,6 +151,7 @@ export function buildLabConfig(data: unknown, file: string): LabConfig {
     kind: doc.lab.kind,
     stateDir: onController(doc.lab.stateDir),
     reportsDir: onController(doc.lab.reportsDir),
+    cacheDir: onController(doc.lab.cacheDir),
     hosts,
     pairs: doc.pairs.map(({ name, source, destination }) => ({ name, source, destination })),
     qemu,
@@ -138,6 +159,30 @@ export function buildLabConfig(data: unknown, file: string): LabConfig {
     defaults: doc.defaults,
     ...(doc.virtualLab === undefined ? {} : { virtualLab: { ...doc.virtualLab } }),
     ...(doc.nestedLab === undefined ? {} : { nestedLab: { ...doc.nestedLab } }),
+  };
+}
+
+function toSourceSpec(doc: SourceDocument, onController: (p: string) => string): QemuSourceSpec {
+  const entry = (e: PatchEntryDocument): PatchEntrySpec =>
+    typeof e === 'string'
+      ? { path: onController(e), apply: 'exact', applyByFile: {} }
+      : { path: onController(e.path), apply: e.apply ?? 'exact', applyByFile: { ...(e.applyByFile ?? {}) } };
+  const b = doc.base;
+  // The cross checks make sure exactly one kind of base is there, and git has its ref.
+  const base: QemuSourceBase =
+    b.debian !== undefined ? { kind: 'debian', version: b.debian, suite: b.suite }
+      : b.tarball !== undefined ? { kind: 'tarball', path: onController(b.tarball) }
+        : b.tree !== undefined ? { kind: 'tree', path: onController(b.tree) }
+          : { kind: 'git', url: b.git!, ref: b.ref! };
+  return {
+    base,
+    patches: doc.patches.map(entry),
+    leaveOut: doc.leaveOut.map((l) => (typeof l === 'string' ? { kind: 'file', path: onController(l) } : { kind: 'commit', commit: l.commit.toLowerCase() })),
+    localPatches: doc.localPatches.map(entry),
+    configure: [...doc.configure],
+    targets: [...doc.targets],
+    buildOn: doc.buildOn,
+    prefix: doc.prefix,
   };
 }
 

@@ -48,7 +48,7 @@ describe('loadLab', () => {
     expect(lab.guests['default']?.kernel).to.equal(path.join(root, '.lab/guest/vmlinuz'));
   });
 
-  it('loads the physical example with its VFs, jump host and two QEMU builds', () => {
+  it('loads the physical example with its VFs, jump host and three QEMU builds (one from source)', () => {
     const lab = loadLab(path.join(root, 'labs/physical.example.yaml'));
     expect(lab.kind).to.equal('physical');
     expect(lab.virtualLab).to.equal(undefined);
@@ -68,7 +68,10 @@ describe('loadLab', () => {
     expect(host?.migrationAddress).to.not.equal(host?.address);
     expect(host?.workDir).to.equal('/var/lib/vfio-hil');
     expect(lab.hosts['cx7-b']?.hostKey).to.match(/^SHA256:/);
-    expect(Object.keys(lab.qemu)).to.deep.equal(['distro-10', 'upstream-11']);
+    expect(Object.keys(lab.qemu)).to.deep.equal(['distro-10', 'upstream-11', 'series-nofix']);
+    // The source build is made on the hosts and installed under its prefix there.
+    expect(lab.qemu['series-nofix']?.source?.buildOn).to.equal('hosts');
+    expect(lab.qemu['series-nofix']?.binary).to.equal('/opt/vfio-hil/series-nofix/bin/qemu-system-x86_64');
     expect(lab.guests['default']?.disk).to.equal(path.join(root, 'labs/images/bookworm-vfio-guest.qcow2'));
     expect(lab.pairs.map((pair) => pair.name)).to.deep.equal(['a-to-b', 'b-to-a']);
   });

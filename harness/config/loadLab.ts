@@ -4,6 +4,7 @@ import { LineCounter, parseDocument, visit, type Document, type YAMLError } from
 import { errorMessage } from '../errors.js';
 import { buildLabConfig } from './buildLabConfig.js';
 import { ConfigError } from './ConfigError.js';
+import { checkQemuSources } from './checkQemuSources.js';
 import { crossCheckLab } from './crossCheckLab.js';
 import { describeYamlError } from './describeYamlError.js';
 import { firstInvalidUtf8Offset } from './invalidUtf8.js';
@@ -65,6 +66,7 @@ export function parseLab(text: string, file: string): LabConfig {
   const validate = createLabValidator();
   reportSchemaErrors(validate(data).errors, data, problems);
   crossCheckLab(data, problems);
+  checkQemuSources(data, file, problems);
   if (!problems.isEmpty) throw ConfigError.invalid(problems.items);
   return buildLabConfig(data, file);
 }

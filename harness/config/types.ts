@@ -11,6 +11,8 @@ export interface LabConfig {
   readonly kind: LabKind;
   /** Virtual/nested lab state on the controller (namespaces' keys, guest image, ...); absolute. */
   readonly stateDir: string;
+  /** Caches that outlive a checkout (QEMU builds, nested lab images); absolute. */
+  readonly cacheDir: string;
   /** Where run reports go on the controller; absolute. */
   readonly reportsDir: string;
   readonly hosts: Readonly<Record<string, HostSpec>>;
@@ -104,10 +106,45 @@ export interface HostPairSpec {
 
 export interface QemuBuildSpec {
   readonly name: string;
-  /** Absolute path of qemu-system-* on the host. */
+  /** Absolute path of qemu-system-* on the host (for a source build: under its prefix). */
   readonly binary: string;
   /** "10.0" etc.; preflight fails a host whose QEMU is older. */
   readonly minVersion?: string;
+  /** Present when the harness builds this QEMU from source. */
+  readonly source?: QemuSourceSpec;
+}
+
+export type QemuSourceBase =
+  | { readonly kind: 'debian'; readonly version: string; readonly suite: string }
+  | { readonly kind: 'tarball'; readonly path: string }
+  | { readonly kind: 'tree'; readonly path: string }
+  | { readonly kind: 'git'; readonly url: string; readonly ref: string };
+
+export type PatchApplyMode = 'exact' | 'reduced-context' | 'fuzz';
+
+/** One entry of a patch list: a file, or a folder whose *.patch files apply in name order. */
+export interface PatchEntrySpec {
+  /** Absolute path on the controller. */
+  readonly path: string;
+  readonly apply: PatchApplyMode;
+  /** Modes of single files of a folder entry, by file name. */
+  readonly applyByFile: Readonly<Record<string, PatchApplyMode>>;
+}
+
+/** A patch left out on purpose: a file (its commit read from it) or a commit named directly. */
+export type LeaveOutSpec = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'commit'; readonly commit: string };
+
+export interface QemuSourceSpec {
+  readonly base: QemuSourceBase;
+  readonly patches: readonly PatchEntrySpec[];
+  readonly leaveOut: readonly LeaveOutSpec[];
+  readonly localPatches: readonly PatchEntrySpec[];
+  /** Extra configure options, after the harness's defaults. */
+  readonly configure: readonly string[];
+  readonly targets: readonly string[];
+  readonly buildOn: 'controller' | 'hosts';
+  /** Install prefix on the hosts. */
+  readonly prefix: string;
 }
 
 export interface GuestImageSpec {
@@ -145,6 +182,10 @@ export interface DefaultsSpec {
   };
   readonly probe: {
     readonly rateHz: number;
+  };
+  /** Settings of every emulated IOMMU a suite asks for, where the suite sets none itself. */
+  readonly viommu?: {
+    readonly addressWidthBits?: 39 | 48;
   };
 }
 

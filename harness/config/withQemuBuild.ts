@@ -13,3 +13,11 @@ export function withQemuBuild(lab: LabConfig, build: string): LabConfig {
   const hosts = Object.fromEntries(Object.entries(lab.hosts).map(([name, host]) => [name, { ...host, qemu: build }]));
   return { ...lab, hosts };
 }
+
+/** The lab with defaults.viommu.addressWidthBits set, for `hil run --viommu-aw-bits <bits>`. */
+export function withViommuAddressWidth(lab: LabConfig, bits: string): LabConfig {
+  if (bits !== '39' && bits !== '48') {
+    throw new InfrastructureError('RUN_BAD_AW_BITS', `--viommu-aw-bits ${bits}: intel-iommu takes aw-bits 39 or 48`);
+  }
+  return { ...lab, defaults: { ...lab.defaults, viommu: { ...lab.defaults.viommu, addressWidthBits: bits === '39' ? 39 : 48 } } };
+}

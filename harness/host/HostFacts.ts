@@ -1,3 +1,4 @@
+import type { QemuBuildIdentity } from '../qemu/builds/QemuBuildIdentity.js';
 import type { IommuUnitFacts } from './provisioning/dirtyTracking.js';
 
 /** What preflight learns about a host, as plain data (results.json carries it). */
@@ -33,6 +34,11 @@ export interface QemuFacts {
   readonly vfioPciProperties: readonly string[];
   readonly hasIntelIommu: boolean;
   readonly nicModels: readonly string[];
+  /**
+   * What the build is made of: for a source build the harness made, its base and the upstream
+   * commits applied and left out (bug verdicts read fix state from them); a binary is known by name.
+   */
+  readonly identity: QemuBuildIdentity;
 }
 
 export interface ClockFacts {

@@ -1,3 +1,4 @@
+import type { QemuBuildIdentity } from '../qemu/builds/QemuBuildIdentity.js';
 import type { LabPreflight } from './preflightLab.js';
 
 /** A readable preflight table for the terminal: facts, checks, capabilities per host. */
@@ -17,6 +18,7 @@ export function formatPreflight(report: LabPreflight): string {
         ['NICs', f.netdevs.map((n) => `${n.name}${n.driver !== null ? `(${n.driver})` : ''}`).join(' ') || 'none'],
         ['SR-IOV', f.pciFunctions.filter((p) => p.sriovTotalVfs !== null).map((p) => `${p.address} ${p.sriovNumVfs}/${p.sriovTotalVfs} VFs`).join(', ') || 'none'],
         ['QEMU', f.qemu.isPresent ? `${f.qemu.version} at ${f.qemu.binary}${f.qemu.hasIommufdObject ? ', iommufd' : ''}` : `not found at ${f.qemu.binary}`],
+        ['QEMU build', describeIdentity(f.qemu.identity)],
         ['vfio-pci props', ['enable-migration', 'migration-events', 'x-device-dirty-page-tracking'].map((p) => `${p}:${f.qemu.vfioPciProperties.includes(p) ? 'yes' : 'no'}`).join(' ')],
         ['clock offset', `${f.clock.offsetMs} ms ± ${f.clock.uncertaintyMs} ms`],
         ['memory', `${f.memAvailableMiB} MiB free of ${f.memTotalMiB} MiB`],
@@ -32,4 +34,14 @@ export function formatPreflight(report: LabPreflight): string {
   }
   lines.push('', report.isReady ? 'Preflight: ready.' : 'Preflight: NOT ready (see FAIL lines above).');
   return lines.join('\n');
+}
+
+/** "qemu-series-nofix: debian 1:10.2.2+ds-1 (unstable) + 31ec4aadd066 … − cac33cb5533a + local fix.patch". */
+export function describeIdentity(identity: QemuBuildIdentity): string {
+  if (identity.kind === 'binary') return `${identity.name} (a binary: known by its version line only)`;
+  const parts = [`${identity.name}: ${identity.base}`];
+  if (identity.appliedCommits.length > 0) parts.push(`applied ${identity.appliedCommits.map((c) => c.slice(0, 12)).join(' ')}`);
+  if (identity.leftOutCommits.length > 0) parts.push(`left out ${identity.leftOutCommits.map((c) => c.slice(0, 12)).join(' ')}`);
+  if (identity.localPatches.length > 0) parts.push(`local ${identity.localPatches.join(' ')}`);
+  return parts.join('; ');
 }

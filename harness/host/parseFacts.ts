@@ -1,7 +1,8 @@
+import type { QemuBuildIdentity } from '../qemu/builds/QemuBuildIdentity.js';
 import type { ClockFacts, HostFacts, PciFunctionFacts } from './HostFacts.js';
 
 /** Turns the `key<TAB>value` lines of factsScript into HostFacts. */
-export function parseFacts(host: string, qemuBinary: string, text: string, clock: ClockFacts): HostFacts {
+export function parseFacts(host: string, qemuBinary: string, text: string, clock: ClockFacts, identity: QemuBuildIdentity = { kind: 'binary', name: qemuBinary }): HostFacts {
   const all = new Map<string, string[]>();
   for (const line of text.split('\n')) {
     const tab = line.indexOf('\t');
@@ -73,6 +74,7 @@ export function parseFacts(host: string, qemuBinary: string, text: string, clock
       vfioPciProperties: (one('qemu.vfioprops') ?? '').split(',').filter((p) => p !== ''),
       hasIntelIommu: has('qemu.intel-iommu'),
       nicModels: many('qemu.nic'),
+      identity,
     },
     clock,
     memTotalMiB: Math.round((memTotalKiB ?? 0) / 1024),

@@ -1,3 +1,4 @@
+import { identityOf } from '../qemu/builds/buildPlan.js';
 import type { GuestImageSpec, HostSpec, LabConfig } from '../config/types.js';
 import { causeChain, errorMessage } from '../errors.js';
 import type { CommandRunner } from '../runner.js';
@@ -38,7 +39,7 @@ export async function preflightHost(lab: LabConfig, host: HostSpec, runner: Comm
     const result = await runner.run(factsScript(qemuBinary, host.workDir), { timeoutMs: lab.defaults.timeouts.commandMs });
     const reader = await openClock();
     const clock = await measureClockOffset(reader).finally(() => reader.close());
-    facts = parseFacts(host.name, qemuBinary, result.stdout, clock);
+    facts = parseFacts(host.name, qemuBinary, result.stdout, clock, qemu === undefined ? { kind: 'binary', name: host.qemu } : identityOf(qemu));
     const checks = hostChecks(lab, host, facts, workDirResult.exitCode === 0);
     return {
       host: host.name, where: runner.where, isReachable: true, facts,
@@ -63,6 +64,12 @@ function hostChecks(lab: LabConfig, host: HostSpec, facts: HostFacts, isWorkDirW
   const version = facts.qemu.version;
   check('qemu', facts.qemu.isPresent, `${facts.qemu.binary} ${version ?? '?'}`,
     `QEMU not found at ${facts.qemu.binary} on ${host.name}: install it or fix qemu.${host.qemu}.binary`);
+  const identity = facts.qemu.identity;
+  if (identity.kind === 'source' && facts.qemu.isPresent) {
+    // The version line carries the build's short identity (--with-pkgversion): a stale copy shows.
+    check('qemu.identity', facts.qemu.versionLine?.includes(identity.pkgVersion) === true, identity.pkgVersion,
+      `${facts.qemu.binary} on ${host.name} says "${facts.qemu.versionLine}", not the build qemu.${host.qemu} describes (${identity.pkgVersion}): run \`hil qemu build ${host.qemu}\` and let hil run install it`);
+  }
   if (qemu?.minVersion !== undefined && version !== null) {
     check('qemu.minVersion', compareVersions(version, qemu.minVersion) >= 0, `${version} >= ${qemu.minVersion}`,
       `QEMU ${version} on ${host.name} is older than qemu.${host.qemu}.minVersion ${qemu.minVersion}`);

@@ -27,7 +27,7 @@ const gate = nestedLabGate(environment);
   const log: string[] = [];
   const runner = new LocalRunner();
   const lab = new NestedLab(config, runner, (line) => log.push(`${new Date().toISOString().slice(11, 19)} ${line}`), {
-    cacheDir: nestedLabConfig().stateDir,
+    cacheDir: join(nestedLabConfig().cacheDir, 'nested'),
   });
   const connections = new HostConnections(config, environment);
 

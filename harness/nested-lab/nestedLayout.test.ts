@@ -24,6 +24,8 @@ describe('nested lab layout (pure)', () => {
     expect(layout.network.hosts.map((h) => [h.namespace, h.address])).to.deep.equal([['nhil-vms', '10.232.0.2']]);
     expect(layout.network.hosts[0]!.taps).to.deep.equal(['nhil-0-mgmt', 'nhil-0-pf', 'nhil-0-lan', 'nhil-1-mgmt', 'nhil-1-pf', 'nhil-1-lan']);
     expect(layout.stateDir).to.equal(join(projectRoot(), 'labs', '.lab', 'nested'));
+    // Caches outside the checkout: a fresh clone on a warm machine builds no image.
+    expect([layout.imageDir, layout.modulesDir]).to.deep.equal(['/var/cache/vfio-hil/nested/image', '/var/cache/vfio-hil/nested/modules']);
   });
 
   it('never names an L1 like a guest under test (preflight would take it for a stale hil- VM)', () => {

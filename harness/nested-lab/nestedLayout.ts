@@ -84,7 +84,8 @@ function numberToIpv4(value: number): string {
 
 export interface NestedLayoutOptions {
   /**
-   * Where the image, module and package caches live; default the lab's stateDir. A second lab
+   * Where the image, module and package caches live; default <lab.cacheDir>/nested, outside the
+   * checkout, so a second clone on the same machine (CI's fresh one) reuses them. A second lab
    * instance (a test with its own prefix and subnet) shares the first one's caches this way.
    */
   readonly cacheDir?: string;
@@ -105,7 +106,7 @@ export function nestedLayout(config: LabConfig, options: NestedLayoutOptions = {
   const subnetSize = 2 ** (32 - prefixLength);
   const subnetOf = (n: number): number => Math.floor(n / subnetSize);
   const stateDir = config.stateDir;
-  const cacheDir = options.cacheDir ?? stateDir;
+  const cacheDir = options.cacheDir ?? join(config.cacheDir, 'nested');
   const used = new Set<number>([controllerNumber]);
 
   const hosts = Object.values(config.hosts).map((host, index): L1HostLayout => {

@@ -118,6 +118,11 @@ export interface ViommuSpec {
   readonly isScalableMode?: boolean;
   /** x-flts=on (first-stage translation): QEMU needs the IOMMUFD backend for every VFIO device. */
   readonly hasFirstStageTranslation?: boolean;
+  /**
+   * aw-bits: the guest address width. Absent = QEMU's default (48 since machine 9.2). It sets the
+   * size of a whole-space unmap, so 39 keeps that unmap under type1's dirty-bitmap limit.
+   */
+  readonly addressWidthBits?: 39 | 48;
 }
 
 /** Trace events to enable at start (needs QEMU built with the "log" trace backend, as Debian's is). */

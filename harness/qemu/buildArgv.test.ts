@@ -141,6 +141,11 @@ describe('buildArgv', function () {
     expect(valuesOf(argv, '-device')[0]).to.equal('intel-iommu,id=viommu0,intremap=on,caching-mode=on,x-scalable-mode=on,x-flts=on');
   });
 
+  it('sets the address width only when asked (aw-bits=39: the whole-space unmap stays under type1\'s bitmap limit)', function () {
+    const argv = buildArgv({ ...BASE, machine: 'q35', viommu: { model: 'intel-iommu', addressWidthBits: 39 }, nics: [VF_LEGACY] });
+    expect(valuesOf(argv, '-device')[0]).to.equal('intel-iommu,id=viommu0,intremap=on,caching-mode=on,aw-bits=39');
+  });
+
   it('turns caching-mode off only when asked (admission case A12)', function () {
     const argv = buildArgv({ ...BASE, machine: 'q35', viommu: { model: 'intel-iommu', hasCachingMode: false }, nics: [VF_LEGACY] });
     expect(valuesOf(argv, '-device')[0]).to.equal('intel-iommu,id=viommu0,intremap=on,caching-mode=off');

@@ -39,7 +39,8 @@ export function buildArgv(spec: VmSpec): string[] {
     const scalable = spec.viommu.isScalableMode === true ? ',x-scalable-mode=on' : '';
     const flts = spec.viommu.hasFirstStageTranslation === true ? ',x-flts=on' : '';
     const cachingMode = spec.viommu.hasCachingMode === false ? 'off' : 'on';
-    add('-device', `intel-iommu,id=viommu0,intremap=on,caching-mode=${cachingMode}${scalable}${flts}`);
+    const awBits = spec.viommu.addressWidthBits === undefined ? '' : `,aw-bits=${spec.viommu.addressWidthBits}`;
+    add('-device', `intel-iommu,id=viommu0,intremap=on,caching-mode=${cachingMode}${scalable}${flts}${awBits}`);
   }
   // One /dev/iommu context shared by every IOMMUFD device (docs/devel/vfio-iommufd.rst).
   if (spec.nics.some((nic) => nic.kind !== 'emulated' && nic.backend === 'iommufd')) {

@@ -31,7 +31,7 @@ import type { FailurePhase } from './diagnosis/diagnoseFailure.js';
 import { LabVm } from './LabVm.js';
 import type { LinkControl } from './LinkControl.js';
 import type { TestScope } from './TestScope.js';
-import { vmSpecFor, type VmRequest } from './vmSpecFor.js';
+import { withViommuDefaults, vmSpecFor, type VmRequest } from './vmSpecFor.js';
 import { parseTraceReadOutput, traceReadCommand, type TraceFileRead } from '../qemu/TraceFileRead.js';
 
 export interface SessionOpenOptions {
@@ -241,7 +241,8 @@ export class LabSession {
     // and takes minutes under TCG inside TCG (design.md §5); the virtual lab has no usable KVM.
     const accelerator = this.hasCapability(host.name, 'kvm') ? 'kvm' as const : 'tcg' as const;
     const extraArgs = [...(options.extraArgs ?? []), ...(options.deviceUnderTestArgs ?? [])];
-    const spec = vmSpecFor({ ...options, extraArgs, name, host, vmDir: vmDir(host), guest, accelerator, boot: await inLabSetup(scope, `copying the guest's kernel and initrd to ${host.name}`, () => this.guestFilesOn(host, guest.kernel!, guest.initrd)) });
+    const requested = vmSpecFor({ ...options, extraArgs, name, host, vmDir: vmDir(host), guest, accelerator, boot: await inLabSetup(scope, `copying the guest's kernel and initrd to ${host.name}`, () => this.guestFilesOn(host, guest.kernel!, guest.initrd)) });
+    const spec = withViommuDefaults(requested, this.lab.defaults.viommu);
     const qemu = this.lab.qemu[host.qemu]!;
     const process = new QemuProcess(spec, { runner: transport, sockets: transport, binary: qemu.binary, workDir: vmDir(host) });
     const transcript = scope.artifactPath(`${options.role}.console.log`, 'console', `serial console transcript of ${name}`);

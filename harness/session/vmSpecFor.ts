@@ -1,4 +1,4 @@
-import type { GuestImageSpec, HostSpec, NicSpec } from '../config/types.js';
+import type { DefaultsSpec, GuestImageSpec, HostSpec, NicSpec } from '../config/types.js';
 import { HarnessError } from '../errors.js';
 import { vmFiles } from '../qemu/vmFiles.js';
 import type { ViommuSpec, VmNic, VmSpec } from '../qemu/VmSpec.js';
@@ -73,4 +73,10 @@ export function vmSpecFor(request: VmRequest): VmSpec {
     isIncoming: request.isIncoming === true,
     ...(request.extraArgs !== undefined && request.extraArgs.length > 0 ? { extraArgs: request.extraArgs } : {}),
   };
+}
+
+/** The lab's vIOMMU defaults (defaults.viommu) filled into a spec whose suite did not set them. */
+export function withViommuDefaults(spec: VmSpec, defaults: DefaultsSpec['viommu']): VmSpec {
+  if (spec.viommu === undefined || defaults?.addressWidthBits === undefined || spec.viommu.addressWidthBits !== undefined) return spec;
+  return { ...spec, viommu: { ...spec.viommu, addressWidthBits: defaults.addressWidthBits } };
 }
