@@ -68,6 +68,7 @@ describe('failure/link-cut: the link between the hosts goes down mid-migration (
     Object.assign(this.scope.labels, { scenario: 'D-link-b', fault: `${control.describe(destinationHost)} down, then migrate_cancel`, backend: 'emulated' });
     const guest = await startSourceGuest(lab, this.scope);
     const destination = await lab.launchVm(this.scope, { host: destinationHost, role: 'dst', isIncoming: true });
+    let statusAtCancel: string | null = null;
     const cutAndCancel: PhaseHook = {
       name: 'cut the link, wait for the stall, migrate_cancel',
       at: FAILURE_HOOK_AT,
@@ -75,10 +76,14 @@ describe('failure/link-cut: the link between the hosts goes down mid-migration (
         await cutLink(control, this.scope, destinationHost);
         try {
           await waitForStall(record, { quietMs: STALL_QUIET_MS, timeoutMs: STALL_TIMEOUT_MS });
+          statusAtCancel = (await guest.vm.qmp.execute<{ status: string }>('query-migrate')).status;
           await guest.vm.qmp.execute('migrate_cancel');
-          // Two endings are real here: the cancel wins (cancelling → cancelled), or the source's
-          // own stack gives up on the dead path first (its neighbour entry fails, the socket gets
-          // an error) and the migration fails with a channel error before the cancel lands.
+          // Three endings are real here: the cancel wins (cancelling → cancelled); the source's own
+          // stack gives up on the dead path first (its neighbour entry fails, the socket gets an
+          // error) and the migration fails with a channel error before the cancel lands; or the
+          // cancel itself fails it: QEMU's migrate_cancel shuts down the return path's channel,
+          // which is the stream's socket too, before it sets CANCELLING, and the migration
+          // thread's next write can fail on it first ("Unable to write to socket: Broken pipe").
           await waitFor('the source to end the migration with the link down', async () => {
             const status = (await guest.vm.qmp.execute<{ status: string }>('query-migrate')).status;
             return status === 'cancelled' || status === 'failed' ? { isDone: true, value: status } : { isDone: false, seen: status };
@@ -98,6 +103,12 @@ describe('failure/link-cut: the link between the hosts goes down mid-migration (
     if (statuses.includes('cancelling')) {
       expect(record.outcome, `outcome (${record.reason ?? 'no reason'})`).to.equal('cancelled');
       expect(statuses, 'source MIGRATION events').to.include('cancelled');
+    } else if (statusAtCancel === 'active' && /Broken pipe/.test(record.reason ?? '')) {
+      // The cancel's own shutdown of the shared socket failed the write before CANCELLING was set.
+      this.scope.labels['ending'] = 'failed-by-cancel';
+      expect(record.outcome, `outcome (${record.reason ?? 'no reason'})`).to.equal('failed');
+      expect(record.reason, 'error-desc').to.equal('Unable to write to socket: Broken pipe');
+      expect(statuses, 'source MIGRATION events').to.include('failed');
     } else {
       // The stack's error came first: a failure with its reason, never a silent end.
       expect(record.outcome, `outcome (${record.reason ?? 'no reason'})`).to.equal('failed');

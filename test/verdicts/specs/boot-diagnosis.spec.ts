@@ -1,3 +1,4 @@
+import { keyedIt } from '../../../harness/mocha/testId.js';
 import { putTripleFaultRom, trippingDeviceArgs } from './tripleFaultRom.js';
 
 /**
@@ -5,14 +6,14 @@ import { putTripleFaultRom, trippingDeviceArgs } from './tripleFaultRom.js';
  * are meant to fail, the first as the product's FAIL, the second as the lab's ERROR.
  */
 describe('verdicts/boot-diagnosis: a guest whose device under test breaks its boot', function () {
-  it('the same guest without the device boots: the failure is the product\'s', async function () {
+  keyedIt('control-boots', 'the same guest without the device boots: the failure is the product\'s', async function () {
     const lab = this.lab;
     const rom = await putTripleFaultRom(lab, this.scope, lab.pair.source);
     const vm = await lab.launchVm(this.scope, { host: lab.pair.source, role: 'src', deviceUnderTestArgs: trippingDeviceArgs(rom) });
     await vm.waitForShell(lab.lab.defaults.timeouts.bootMs);
   });
 
-  it('the same guest without the device fails to boot too: the failure is the lab\'s', async function () {
+  keyedIt('control-fails-too', 'the same guest without the device fails to boot too: the failure is the lab\'s', async function () {
     const lab = this.lab;
     const rom = await putTripleFaultRom(lab, this.scope, lab.pair.source);
     // A guest image the lab broke: no init in the initramfs and no root device, so its kernel
