@@ -8,18 +8,28 @@ import { loadBugFixture, observationOf, withChanges, type BugRunFixture } from '
 /**
  * The companion records (C1 IOMMUFD, C3 listener) and the patch-8 record hold the same rule as
  * patch 7: no verdict from absence. Their runs share patch 7's scenario, so the controls start
- * from its recorded fixed run and change what each record reads.
+ * from its synthetic fixed run (no real one is recorded yet) and change what each record reads,
+ * and the real completed run whose guest loop never ran must not be FIXED for any of them.
  */
 const fixed = { state: 'fixed' as const, why: 'the build carries the fix' };
 const unfixed = { state: 'unfixed' as const, why: 'the build lacks the fix' };
 const judge = (bug: BugReproduction, fixture: BugRunFixture, fix: typeof fixed | typeof unfixed = fixed): BugVerdict => decideVerdict(bug, fix, observationOf(fixture));
 
 describe('verdict controls: the blocked-domain companions and the patch-8 record', function () {
-  const series = loadBugFixture('patch7-series');
+  const series = loadBugFixture('patch7-series-synthetic-fixed');
   const at = (offsetMs: number, event: string, args: string) => {
     const ms = 1795529880000 + offsetMs;
     return `4711@${Math.floor(ms / 1000)}.${String((ms % 1000) * 1000).padStart(6, '0')}:${event} ${args}`;
   };
+
+  it('the real completed run whose guest loop never ran (patch-7 nofix m1): INCONCLUSIVE for C1 and C3, never FIXED', function () {
+    const m1 = loadBugFixture('patch7-nofix-m1-no-switch');
+    for (const bug of [VTD_BLOCKED_DOMAIN_IOMMUFD, VFIO_LISTENER_PT_TO_BLOCKED]) {
+      const verdict = judge(bug, m1);
+      expect(verdict.outcome, `${bug.id}: ${verdict.why}`).to.equal('INCONCLUSIVE');
+      expect(verdict.missing.join('\n')).to.include('the guest loop: it never reported (hook "vfio-user-program on the assigned device" failed');
+    }
+  });
 
   describe('C1 (IOMMUFD, gpa=0x0)', function () {
     const c1Fixed = withChanges(series, { trace: { file: 'present', lines: [...series.trace.lines, at(2000, 'iommufd_backend_get_dirty_bitmap', 'iommufd=12 hwpt=3 iova=0x10000000 size=0x100000 flags=0x1 page_size=0x1000 (0)')] } });

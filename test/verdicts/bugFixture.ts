@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BugObservation, DestinationCheck, GuestLoopEvidence } from '../../harness/bugs/BugReproduction.js';
 import type { QemuUnderTest } from '../../harness/bugs/qemuFixState.js';
-import type { MigrationRecord, MigrationSample } from '../../harness/migration/MigrationRecord.js';
+import type { HookRecord, MigrationRecord, MigrationSample } from '../../harness/migration/MigrationRecord.js';
 import { projectRoot } from '../../harness/projectRoot.js';
 import type { QemuBuildIdentity } from '../../harness/qemu/builds/QemuBuildIdentity.js';
 import { parseTraceReadOutput, readTraceRecords, type TraceFileRead } from '../../harness/qemu/TraceFileRead.js';
@@ -12,9 +12,11 @@ export const BUG_FIXTURE_DIR = join(projectRoot(), 'test', 'verdicts', 'fixtures
 
 /**
  * One recorded bug run, cut down to what a verdict reads: the QEMU build, the migration's error-desc,
- * source MIGRATION events and status samples, stderr lines, the trace lines that matter, the guest
- * loop's counts and the destination check. A fixture goes through the same trace reader as a lab
- * run (parseTraceReadOutput → readTraceRecords), so an empty or damaged trace is judged the same way.
+ * MIGRATION events, status samples and phase hooks, stderr lines, the trace lines that matter, the
+ * guest loop's counts and the destination check. Each fixture's `about` names the run and files it
+ * was cut from and what was left out, or says it is synthetic. A fixture goes through the same
+ * trace reader as a lab run (parseTraceReadOutput → readTraceRecords), so an empty or damaged trace
+ * is judged the same way.
  */
 export interface BugRunFixture {
   readonly about: string;
@@ -26,6 +28,8 @@ export interface BugRunFixture {
     readonly events: readonly { readonly side: 'source' | 'destination'; readonly name: string; readonly status: string; readonly hostTimestampMs: number }[];
     readonly samples: readonly MigrationSample[];
     readonly measurements: MigrationRecord['measurements'];
+    /** The record's phase hooks as recorded (a failed hook says why the guest loop never reported); absent = none. */
+    readonly hooks?: readonly HookRecord[];
   } | null;
   readonly sourceLog: readonly string[];
   /** file "missing": QEMU wrote no trace file; "present" with its lines ([] = an empty file). */
@@ -69,7 +73,7 @@ export function observationOf(fixture: BugRunFixture): BugObservation {
     finalInfo: { source: null, destination: null },
     samples: [...r.samples],
     events: r.events.map((e) => ({ side: e.side, name: e.name, data: { status: e.status }, hostTimestampMs: e.hostTimestampMs, receivedAtMs: e.hostTimestampMs })),
-    hooks: [],
+    hooks: (r.hooks ?? []).map((h) => ({ ...h })),
     isSourceResumed: null,
     clockOffsetMs: { source: 0, destination: 0 },
     probe: null,
