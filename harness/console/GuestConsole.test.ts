@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GuestConsole } from './GuestConsole.js';
@@ -25,6 +25,20 @@ describe('GuestConsole over a real pty', () => {
     expect(failed.exitCode).to.equal(7);
     const silent = await console_.run('true');
     expect(silent.stdout.trim()).to.equal('');
+  });
+
+  it('arm types a command that runs only when fired, with its output and exit code; it fires once', async () => {
+    const marker = join(dir, 'ran');
+    const armed = await console_.arm(`touch ${marker}; echo armed-output; sh -c "exit 3"`);
+    // The shell has taken the whole line and waits: nothing of the command has run yet.
+    expect(existsSync(marker)).to.equal(false);
+    const result = await armed.fire();
+    expect(existsSync(marker)).to.equal(true);
+    expect(result.exitCode).to.equal(3);
+    expect(result.stdout.trim().split('\n').filter((line) => line.trim() !== '')).to.deep.equal(['armed-output']);
+    const again = await armed.fire().then(() => null, (e: unknown) => e);
+    expect(again).to.have.property('code', 'CONSOLE_STATE');
+    expect((await console_.run('echo after')).stdout.trim()).to.equal('after');
   });
 
   it('expect times out showing the pattern and the tail of the output', async () => {

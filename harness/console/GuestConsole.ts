@@ -20,6 +20,11 @@ const TAIL_BYTES = 2048;
 
 export class ConsoleTimeoutError extends HarnessError {}
 
+/** A command typed ahead (GuestConsole.arm): fire() lets it run and waits for its result. */
+export interface ArmedCommand {
+  fire(options?: RunOptions): Promise<CommandResult>;
+}
+
 /**
  * The guest's serial console through node-pty. `expect` consumes output up to the match; `run`
  * wraps a command in printed markers so its output and exit code can be cut out of the stream.
@@ -118,15 +123,49 @@ export class GuestConsole implements CommandRunner {
    * echoed command line never contains the marker text itself.
    */
   async run(command: string, options: RunOptions = {}): Promise<CommandResult> {
-    this.requireState('run', 'open');
-    if (options.stdin !== undefined) throw new HarnessError('CONSOLE_STDIN', `${this.where}: run() over a serial console takes no stdin`);
-    if (/[\r\n]/.test(command)) throw new HarnessError('CONSOLE_MULTILINE', `${this.where}: run() takes one line; got a command with a line break`);
-    const id = `${process.pid}x${++this.markerCount}`;
     const startedAt = Date.now();
-    // One line: a second typed line would be echoed at once and its prompt would land in the output.
-    this.write(`printf '\\n__HIL_%s_${id}__\\n' B; ${command}; printf '\\n__HIL_%s_${id}_%s__\\n' E $?\n`);
     const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs ?? 30_000;
-    await this.expect(new RegExp(`__HIL_B_${id}__\\r?\\n`), timeoutMs);
+    const id = await this.typeLine('run', command, options, '');
+    return this.finish(id, startedAt, timeoutMs);
+  }
+
+  /**
+   * Types a command now and runs it later: the shell takes the whole line at once and waits on a
+   * `read` until `fire()` sends a single newline. For a command that must start while the guest
+   * is slow: during a migration's pre-copy a nested-lab guest can take seconds per character it
+   * reads, so a line typed then may not even be read before the source stops. Until fired (or
+   * if never fired) the next line typed on this console would be taken as the go.
+   */
+  async arm(command: string, options: RunOptions = {}): Promise<ArmedCommand> {
+    const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs ?? 30_000;
+    const id = await this.typeLine('arm', command, options, 'read -r _; ');
+    let isFired = false;
+    return {
+      fire: async (fireOptions: RunOptions = {}) => {
+        if (isFired) throw new HarnessError('CONSOLE_STATE', `${this.where}: an armed command fires once`);
+        isFired = true;
+        this.requireState('fire', 'open');
+        const startedAt = Date.now();
+        this.write('\n');
+        return this.finish(id, startedAt, fireOptions.timeoutMs ?? timeoutMs);
+      },
+    };
+  }
+
+  /** Types one marked line and waits until the shell has started it (its begin marker). */
+  private async typeLine(call: string, command: string, options: RunOptions, gate: string): Promise<string> {
+    this.requireState(call, 'open');
+    if (options.stdin !== undefined) throw new HarnessError('CONSOLE_STDIN', `${this.where}: ${call}() over a serial console takes no stdin`);
+    if (/[\r\n]/.test(command)) throw new HarnessError('CONSOLE_MULTILINE', `${this.where}: ${call}() takes one line; got a command with a line break`);
+    const id = `${process.pid}x${++this.markerCount}`;
+    // One line: a second typed line would be echoed at once and its prompt would land in the output.
+    this.write(`printf '\\n__HIL_%s_${id}__\\n' B; ${gate}${command}; printf '\\n__HIL_%s_${id}_%s__\\n' E $?\n`);
+    await this.expect(new RegExp(`__HIL_B_${id}__\\r?\\n`), options.timeoutMs ?? this.options.defaultTimeoutMs ?? 30_000);
+    return id;
+  }
+
+  /** Output from the begin marker (already consumed) to the end marker, and the exit code. */
+  private async finish(id: string, startedAt: number, timeoutMs: number): Promise<CommandResult> {
     const outputStart = this.consumed;
     const end = await this.expect(new RegExp(`\\r?\\n__HIL_E_${id}_(\\d+)__`), timeoutMs);
     const stdout = this.buffer.slice(outputStart, this.consumed - end[0].length).replace(/\r\n/g, '\n');

@@ -1,4 +1,4 @@
-import type { CommandRunner } from '../runner.js';
+import type { CommandResult, CommandRunner } from '../runner.js';
 import { sh } from '../shell.js';
 import type { DomainSwitchOutcome } from './DomainSwitchOutcome.js';
 import { GuestActionError } from './GuestActionError.js';
@@ -39,10 +39,20 @@ export function parseDomainCycleOutput(bdf: string, text: string): DomainSwitchO
 }
 
 export async function cycleDefaultDomain(guest: CommandRunner, bdf: string, options: { readonly cycles: number; readonly timeoutMs?: number }): Promise<DomainSwitchOutcome> {
-  const result = await guest.run(`( ${defaultDomainCycleCommand(bdf, options.cycles)} ) 2>&1`, { timeoutMs: options.timeoutMs ?? 60_000 });
+  const result = await guest.run(domainCycleLine(bdf, options.cycles), { timeoutMs: options.timeoutMs ?? 60_000 });
+  return domainCycleOutcome(bdf, result, guest.where);
+}
+
+/** The command line cycleDefaultDomain types, for a caller that arms it ahead (GuestConsole.arm). */
+export function domainCycleLine(bdf: string, cycles: number): string {
+  return `( ${defaultDomainCycleCommand(bdf, cycles)} ) 2>&1`;
+}
+
+/** The outcome of a finished default-domain cycle; one that did not finish is an error. */
+export function domainCycleOutcome(bdf: string, result: CommandResult, where: string): DomainSwitchOutcome {
   const outcome = parseDomainCycleOutput(bdf, result.stdout);
   if (outcome === null) {
-    throw new GuestActionError('GUEST_DOMAIN_CYCLE', `The default-domain cycle on ${bdf} over ${guest.where} did not finish (exit ${result.exitCode}): ${result.stdout.trim().slice(-400)}`, { data: { bdf } });
+    throw new GuestActionError('GUEST_DOMAIN_CYCLE', `The default-domain cycle on ${bdf} over ${where} did not finish (exit ${result.exitCode}): ${result.stdout.trim().slice(-400)}`, { data: { bdf } });
   }
   return outcome;
 }

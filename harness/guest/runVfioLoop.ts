@@ -1,4 +1,4 @@
-import type { CommandRunner } from '../runner.js';
+import type { CommandResult, CommandRunner } from '../runner.js';
 import { sh } from '../shell.js';
 import type { DomainSwitchOutcome } from './DomainSwitchOutcome.js';
 import { GuestActionError } from './GuestActionError.js';
@@ -43,13 +43,27 @@ export function parseVfioLoopOutput(bdf: string, text: string): DomainSwitchOutc
  * driver, no group) is an error.
  */
 export async function runVfioLoop(guest: CommandRunner, bdf: string, options: VfioLoopOptions): Promise<DomainSwitchOutcome> {
+  const result = await guest.run(vfioLoopCommand(bdf, options), { timeoutMs: vfioLoopTimeoutMs(options) });
+  return vfioLoopOutcome(bdf, result, guest.where);
+}
+
+/** The command line runVfioLoop types, for a caller that arms it ahead (GuestConsole.arm). */
+export function vfioLoopCommand(bdf: string, options: VfioLoopOptions): string {
   const args = ['-n', String(options.cycles)];
   if (options.maxSeconds !== undefined) args.push('-s', String(options.maxSeconds));
   if (options.mapKiB !== undefined) args.push('-m', String(options.mapKiB));
-  const result = await guest.run(sh`vfio-loop ${args} ${bdf} 2>&1`, { timeoutMs: options.timeoutMs ?? 60_000 + (options.maxSeconds ?? 0) * 1000 });
+  return sh`vfio-loop ${args} ${bdf} 2>&1`;
+}
+
+export function vfioLoopTimeoutMs(options: VfioLoopOptions): number {
+  return options.timeoutMs ?? 60_000 + (options.maxSeconds ?? 0) * 1000;
+}
+
+/** The outcome of a finished vfio-loop command; a program that could not start is an error. */
+export function vfioLoopOutcome(bdf: string, result: CommandResult, where: string): DomainSwitchOutcome {
   const outcome = parseVfioLoopOutput(bdf, result.stdout);
   if (outcome === null) {
-    throw new GuestActionError('GUEST_VFIO_LOOP', `vfio-loop on ${bdf} over ${guest.where} did not run (exit ${result.exitCode}): ${result.stdout.trim().slice(-400)}`, { data: { bdf, exitCode: result.exitCode } });
+    throw new GuestActionError('GUEST_VFIO_LOOP', `vfio-loop on ${bdf} over ${where} did not run (exit ${result.exitCode}): ${result.stdout.trim().slice(-400)}`, { data: { bdf, exitCode: result.exitCode } });
   }
   return outcome;
 }

@@ -1,10 +1,10 @@
 import type { GuestImageSpec } from '../../harness/config/types.js';
 import type { GuestConsole } from '../../harness/console/GuestConsole.js';
 import { bindGuestVfioPci, type GuestVfioBinding } from '../../harness/guest/bindGuestVfioPci.js';
-import { cycleDefaultDomain } from '../../harness/guest/cycleDefaultDomain.js';
+import { cycleDefaultDomain, domainCycleLine, domainCycleOutcome } from '../../harness/guest/cycleDefaultDomain.js';
 import type { DomainSwitchLoop } from '../../harness/guest/DomainSwitchOutcome.js';
 import { findGuestPciFunction } from '../../harness/guest/guestPciFunctions.js';
-import { runVfioLoop } from '../../harness/guest/runVfioLoop.js';
+import { runVfioLoop, vfioLoopCommand, vfioLoopOutcome, vfioLoopTimeoutMs } from '../../harness/guest/runVfioLoop.js';
 import { HarnessError } from '../../harness/errors.js';
 
 /** Upstream references of scenario C (brief §1.3): patch 7 as posted and as merged, and its companion. */
@@ -58,11 +58,20 @@ export async function prepareGuestDevice(
   return binding;
 }
 
-/** The guest loop for a way, bounded so it fits inside pre-copy (see domainSwitchHook). */
-export function domainSwitchLoop(console: GuestConsole, bdf: string, way: DomainSwitchWay, budget: { readonly cycles: number; readonly maxSeconds: number }): DomainSwitchLoop {
-  return way === 'vfio-user-program'
-    ? () => runVfioLoop(console, bdf, { cycles: budget.cycles, maxSeconds: budget.maxSeconds })
-    : () => cycleDefaultDomain(console, bdf, { cycles: budget.cycles, timeoutMs: budget.maxSeconds * 1000 + 30_000 });
+/**
+ * Types the guest's domain-switch loop now, while the guest is fast, and returns the loop for a
+ * phase hook to start during pre-copy with one keystroke (GuestConsole.arm): a nested-lab guest in
+ * pre-copy reads its console so slowly that a whole command line typed then was not read before
+ * the source stopped, and the loop never ran.
+ */
+export async function armDomainSwitchLoop(console: GuestConsole, bdf: string, way: DomainSwitchWay, budget: { readonly cycles: number; readonly maxSeconds: number }): Promise<DomainSwitchLoop> {
+  if (way === 'vfio-user-program') {
+    const options = { cycles: budget.cycles, maxSeconds: budget.maxSeconds };
+    const armed = await console.arm(vfioLoopCommand(bdf, options));
+    return async () => vfioLoopOutcome(bdf, await armed.fire({ timeoutMs: vfioLoopTimeoutMs(options) }), console.where);
+  }
+  const armed = await console.arm(domainCycleLine(bdf, budget.cycles));
+  return async () => domainCycleOutcome(bdf, await armed.fire({ timeoutMs: budget.maxSeconds * 1000 + 30_000 }), console.where);
 }
 
 /** "0000:00:03.0" → "00:03.0", as VT-d traces name a device. */

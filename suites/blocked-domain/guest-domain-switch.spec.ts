@@ -9,7 +9,7 @@ import { requireCapabilities } from '../../harness/mocha/mochaContext.js';
 import { parseTraceLog, selectTraceLines } from '../../harness/qemu/parseTraceLog.js';
 import { sh } from '../../harness/shell.js';
 import {
-  BLOCKED_DOMAIN_REFERENCES, DOMAIN_SWITCH_DEVICE_ARGS, domainSwitchLoop, expectedDefaultDomains, guestAppend, prepareGuestDevice,
+  BLOCKED_DOMAIN_REFERENCES, DOMAIN_SWITCH_DEVICE_ARGS, armDomainSwitchLoop, expectedDefaultDomains, guestAppend, prepareGuestDevice,
   traceDeviceName, VTD_TRACE_PATTERNS, type DomainSwitchWay, type GuestIommuMode,
 } from './blockedDomainSetup.js';
 import { keyedIt } from '../../harness/mocha/testId.js';
@@ -58,10 +58,11 @@ describe('blocked-domain/guest: the guest moves a device behind its vIOMMU throu
 
       const dst = await lab.launchVm(this.scope, { host: lab.pair.destination, role: 'dst', isIncoming: true, ...launch });
       const budget = variant.way === 'vfio-user-program' ? LOOP_BUDGET : SYSFS_LOOP_BUDGET;
+      const loop = await armDomainSwitchLoop(srcConsole, binding.bdf, variant.way, budget);
       const switching = domainSwitchHook({
         name: `${variant.way} on ${binding.bdf}`,
         at: { kind: 'activeFor', ms: 300 },
-        loop: domainSwitchLoop(srcConsole, binding.bdf, variant.way, budget),
+        loop,
         migrationStatus: async () => (await src.qmp.execute<{ status: string }>('query-migrate')).status,
       });
       const record = await lab.migrate(this.scope, src, dst, { probe, hooks: [switching.hook], maxBandwidthBytesPerSec: MAX_BANDWIDTH_BYTES_PER_SEC });

@@ -4,6 +4,7 @@ import { runChecked } from '../../harness/LocalRunner.js';
 import { domainSwitchHook, type DomainSwitchDuringMigration } from '../../harness/guest/domainSwitchHook.js';
 import { GUEST_PCI_IDS } from '../../harness/guest/guestPciFunctions.js';
 import type { GuestConsole } from '../../harness/console/GuestConsole.js';
+import type { DomainSwitchLoop } from '../../harness/guest/DomainSwitchOutcome.js';
 import type { VfioBackend, VfioMigrationOptions } from '../../harness/qemu/VmSpec.js';
 import type { LabSession } from '../../harness/session/LabSession.js';
 import { requireDevicePair, vfioVmNic, type AssignableDevice, type DeviceLookupOptions } from '../../harness/session/assignableDevices.js';
@@ -12,7 +13,7 @@ import { errorMessage, HarnessError } from '../../harness/errors.js';
 import { readBootId } from '../../harness/guest/readBootId.js';
 import { runVfioLoop } from '../../harness/guest/runVfioLoop.js';
 import type { LabVm } from '../../harness/session/LabVm.js';
-import { domainSwitchLoop, guestAppend, prepareGuestDevice, type DomainSwitchWay, type GuestIommuMode } from './blockedDomainSetup.js';
+import { armDomainSwitchLoop, guestAppend, prepareGuestDevice, type DomainSwitchWay, type GuestIommuMode } from './blockedDomainSetup.js';
 
 /** brief §4: what the patch-7 and listener signatures are read from. */
 export const HOST_BLOCKED_DOMAIN_TRACES: readonly string[] = [
@@ -111,6 +112,7 @@ export async function observeHostBlockedDomain(context: Mocha.Context, options: 
   let bdf = '';
   let bootIdOnSource = '';
   let switching: DomainSwitchDuringMigration | null = null;
+  let loop: DomainSwitchLoop | null = null;
   const run = await observeMigration(context, {
     launch: launchFor(devices.source),
     destinationLaunch: launchFor(devices.destination),
@@ -121,12 +123,13 @@ export async function observeHostBlockedDomain(context: Mocha.Context, options: 
       await source.waitForShell(lab.lab.defaults.timeouts.bootMs);
       bdf = (await source.prepareDevice(() => prepareGuestDevice(console!, ids, `assigned ${devices.source.nic.name}`, options.way))).bdf;
       bootIdOnSource = await readBootId(console);
+      loop = await armDomainSwitchLoop(console, bdf, options.way, LOOP_BUDGET);
     },
     hooks: (source) => {
       switching = domainSwitchHook({
         name: `${options.way} on the assigned device`,
         at: { kind: 'activeFor', ms: 300 },
-        loop: domainSwitchLoop(console!, bdf, options.way, LOOP_BUDGET),
+        loop: loop!,
         migrationStatus: async () => (await source.qmp.execute<{ status: string }>('query-migrate')).status,
       });
       return [switching.hook];
