@@ -6,5 +6,5 @@
 # building first keeps the compile out of the timed runs and shows its progress on its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-lab="${HIL_NESTED_LAB:-labs/nested.yaml}"
+lab="${1:-labs/nested.yaml}"   # the lab file whose builds to make
 node bin/hil.js --lab "$lab" qemu build qemu-series-nofix qemu-series

@@ -25,7 +25,7 @@ status=0
 timed "nested-lab and provisioning tests" npx mocha --no-config --timeout 1800000 --enable-source-maps \
   --reporter dist/harness/mocha/SpecWithSummary.js \
   'dist/harness/nested-lab/**/*.test.js' 'dist/harness/host/**/*.nested.lab.test.js' || status=1
-timed "QEMU source builds" bash scripts/build-qemu.sh || exit 2
+timed "QEMU source builds" bash scripts/build-qemu.sh "$lab" || exit 2
 
 trap 'node bin/hil.js --lab "$lab" lab down' EXIT
 node bin/hil.js --lab "$lab" lab down >/dev/null
