@@ -18,6 +18,12 @@ export interface HistoryEntry {
   readonly harnessVersion: string;
   /** Distinct QEMU versions and kernels of the run's hosts ("what was tested"). */
   readonly qemuVersions: readonly string[];
+  /**
+   * Distinct QEMU version lines of the run's hosts: two source builds of one version (with and
+   * without a patch) differ here, by the identity their version line carries. Absent in entries
+   * written before it was recorded.
+   */
+  readonly qemuBuilds?: readonly string[];
   readonly kernels: readonly string[];
   readonly shard: { readonly index: number; readonly count: number } | null;
   /** Run ids this (merged) run combines; a shard listed here is not counted on its own. */
@@ -52,6 +58,7 @@ export function historyEntryOf(results: RunResults): HistoryEntry {
     startedAt: results.startedAt, endedAt: results.endedAt, isComplete: results.isComplete,
     harnessVersion: results.harnessVersion,
     qemuVersions: distinct(facts.map((f) => f.qemu.version)),
+    qemuBuilds: distinct(facts.map((f) => f.qemu.versionLine ?? f.qemu.version)),
     kernels: distinct(facts.map((f) => f.kernelRelease)),
     shard: results.shard,
     mergedFrom: (results.mergedFrom ?? []).map((m) => m.runId),

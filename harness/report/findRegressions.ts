@@ -93,8 +93,17 @@ export function findRegressions(current: HistoryEntry, baseline: HistoryEntry, o
 /** The run to compare with by default: the latest complete whole run of the same lab before it. */
 export function defaultBaseline(entries: readonly HistoryEntry[], current: HistoryEntry): HistoryEntry | null {
   const candidates = wholeRuns(entries).filter((e) => e.runId !== current.runId && !current.mergedFrom.includes(e.runId)
-    && e.lab.name === current.lab.name && e.isComplete && e.startedAt < current.startedAt);
+    && e.lab.name === current.lab.name && e.isComplete && e.startedAt < current.startedAt && isSameQemu(e, current));
   return candidates[candidates.length - 1] ?? null;
+}
+
+/**
+ * A run is compared with one on the same QEMU builds: a run on the build without a fix against
+ * one on the build with it would report the bug it reproduces as a regression.
+ */
+export function isSameQemu(a: HistoryEntry, b: HistoryEntry): boolean {
+  const same = (x: readonly string[], y: readonly string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
+  return a.qemuBuilds !== undefined && b.qemuBuilds !== undefined ? same(a.qemuBuilds, b.qemuBuilds) : same(a.qemuVersions, b.qemuVersions);
 }
 
 /** A judged comparison in one line: the change, its interval, what was allowed and the lab's noise. */

@@ -105,4 +105,22 @@ describe('history, trend and regression check (synthetic runs)', () => {
     expect(defaultBaseline(entries, older)).to.equal(null);
     expect(computeTrend(entries, { lastRuns: 10, metric: 'downtimeMs', lab: 'synthetic' }).runs.map((r) => r.runId)).to.deep.equal([older.runId, incomplete.runId, merged.runId, current.runId]);
   });
+
+  it('the default baseline ran the same QEMU builds: a build without a fix is not compared with the build with it', () => {
+    const onBuild = (day: number, versionLine: string) => {
+      const results = syntheticRun(`202601${String(day).padStart(2, '0')}-020000-0000`, `2026-01-${String(day).padStart(2, '0')}T02:00:00.000Z`, [{ title: 'bug', outcome: day === 3 ? 'REPRODUCED' : 'FIXED' }]);
+      const hosts = results.hosts.map((host) => ({ ...host, facts: { ...host.facts!, qemu: { ...host.facts!.qemu, version: '10.2.2', versionLine } } }));
+      return historyEntryOf({ ...results, hosts });
+    };
+    const withFix = onBuild(1, 'QEMU emulator version 10.2.2 (vfio-hil 53ab +9 upstream +1 local)');
+    const withFixAgain = onBuild(2, 'QEMU emulator version 10.2.2 (vfio-hil 53ab +9 upstream +1 local)');
+    const withoutFix = onBuild(3, 'QEMU emulator version 10.2.2 (vfio-hil 13f8 +8 upstream without cac33cb5533a +1 local)');
+    const entries = [withFix, withFixAgain, withoutFix];
+    expect(withFix.qemuVersions).to.deep.equal(withoutFix.qemuVersions);
+    expect(defaultBaseline(entries, withoutFix)).to.equal(null);
+    expect(defaultBaseline(entries, withFixAgain)?.runId).to.equal(withFix.runId);
+    // An entry written before builds were recorded is matched on its versions.
+    const { qemuBuilds: _ignored, ...legacy } = withFix;
+    expect(defaultBaseline([legacy, withFixAgain], withFixAgain)?.runId).to.equal(withFix.runId);
+  });
 });

@@ -68,7 +68,8 @@ export function resolveBaseline(options: Pick<ReportOptions, 'reportsDir' | 'bas
     return { entry: historyEntryOf(loadRunResults(dir)), why: '' };
   }
   const entry = defaultBaseline(entries, current);
-  return { entry, why: entry === null ? `No earlier complete run of lab "${current.lab.name}" in the history to compare with (give one with --baseline).` : '' };
+  const builds = (current.qemuBuilds ?? current.qemuVersions).join(', ');
+  return { entry, why: entry === null ? `No earlier complete run of lab "${current.lab.name}" on the same QEMU (${builds}) in the history to compare with (give one with --baseline).` : '' };
 }
 
 function writeAtomically(file: string, text: string): void {
