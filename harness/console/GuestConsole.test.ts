@@ -41,6 +41,15 @@ describe('GuestConsole over a real pty', () => {
     expect((await console_.run('echo after')).stdout.trim()).to.equal('after');
   });
 
+  it('refuses to type a line longer than a guest shell keeps, naming its length', async () => {
+    const error = await console_.run(`echo ${'x'.repeat(1000)}`).then(() => null, (e: unknown) => e);
+    expect(error).to.have.property('code', 'CONSOLE_LINE_TOO_LONG');
+    expect((error as Error).message).to.match(/a line of \d{4} characters, more than the 1000/);
+    const armError = await console_.arm(`echo ${'x'.repeat(1000)}`).then(() => null, (e: unknown) => e);
+    expect(armError).to.have.property('code', 'CONSOLE_LINE_TOO_LONG');
+    expect((await console_.run('echo still-usable')).stdout.trim()).to.equal('still-usable');
+  });
+
   it('expect times out showing the pattern and the tail of the output', async () => {
     console_.write('echo some-output-here\n');
     await console_.expect('some-output-here');

@@ -18,6 +18,13 @@ export interface GuestConsoleOptions {
 
 const TAIL_BYTES = 2048;
 
+/**
+ * The longest line typed to a guest shell. Busybox's line editing keeps 1023 characters of a line
+ * (FEATURE_EDITING_MAX_LEN 1024) and drops the rest without a word: a longer line would run cut
+ * short (its end marker's `$?` among what is lost).
+ */
+export const MAX_CONSOLE_LINE_CHARS = 1000;
+
 export class ConsoleTimeoutError extends HarnessError {}
 
 /** A command typed ahead (GuestConsole.arm): fire() lets it run and waits for its result. */
@@ -159,7 +166,11 @@ export class GuestConsole implements CommandRunner {
     if (/[\r\n]/.test(command)) throw new HarnessError('CONSOLE_MULTILINE', `${this.where}: ${call}() takes one line; got a command with a line break`);
     const id = `${process.pid}x${++this.markerCount}`;
     // One line: a second typed line would be echoed at once and its prompt would land in the output.
-    this.write(`printf '\\n__HIL_%s_${id}__\\n' B; ${gate}${command}; printf '\\n__HIL_%s_${id}_%s__\\n' E $?\n`);
+    const line = `printf '\\n__HIL_%s_${id}__\\n' B; ${gate}${command}; printf '\\n__HIL_%s_${id}_%s__\\n' E $?`;
+    if (line.length > MAX_CONSOLE_LINE_CHARS) {
+      throw new HarnessError('CONSOLE_LINE_TOO_LONG', `${this.where}: ${call}() would type a line of ${line.length} characters, more than the ${MAX_CONSOLE_LINE_CHARS} a guest shell keeps (the rest would be dropped silently); shorten the command or put it in a script in the guest image`, { data: { length: line.length } });
+    }
+    this.write(`${line}\n`);
     await this.expect(new RegExp(`__HIL_B_${id}__\\r?\\n`), options.timeoutMs ?? this.options.defaultTimeoutMs ?? 30_000);
     return id;
   }

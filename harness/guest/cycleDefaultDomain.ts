@@ -18,12 +18,15 @@ export function defaultDomainCycleCommand(bdf: string, cycles: number): string {
     sh`d=${dir}; b=${bdf}; n=${cycles}`,
     'g=$(basename $(readlink $d/iommu_group)); t=/sys/kernel/iommu_groups/$g/type; orig=$(cat $t)',
     'case $orig in identity) other=DMA ;; *) other=identity ;; esac',
+    // x: a failed step of this cycle, in the words parseDomainCycleOutput reads. The whole line
+    // must stay short enough for the guest shell (MAX_CONSOLE_LINE_CHARS) when armed.
+    'x() { echo "domain-cycle: cycle $i: $1 failed"; ok=0; }',
     'f=0; ok_n=0; i=0; s=$(cut -d" " -f1 /proc/uptime)',
     'while [ $i -lt $n ]; do i=$((i+1)); ok=1; '
-      + '[ -e $d/driver ] && { echo $b > $d/driver/unbind || { echo "domain-cycle: cycle $i: unbind failed"; ok=0; }; }; '
-      + 'echo $other > $t || { echo "domain-cycle: cycle $i: write $other failed"; ok=0; }; '
-      + 'echo $orig > $t || { echo "domain-cycle: cycle $i: write $orig failed"; ok=0; }; '
-      + 'echo $b > /sys/bus/pci/drivers_probe; [ -e $d/driver ] || { echo "domain-cycle: cycle $i: rebind failed"; ok=0; }; '
+      + '[ -e $d/driver ] && { echo $b > $d/driver/unbind || x unbind; }; '
+      + 'echo $other > $t || x "write $other"; '
+      + 'echo $orig > $t || x "write $orig"; '
+      + 'echo $b > /sys/bus/pci/drivers_probe; [ -e $d/driver ] || x rebind; '
       + 'if [ $ok -eq 1 ]; then ok_n=$((ok_n+1)); else f=$((f+1)); fi; done',
     'e=$(cut -d" " -f1 /proc/uptime)',
     'echo "domain-cycle: done cycles=$i succeeded=$ok_n failed=$f uptime_start=$s uptime_end=$e types=$orig,$other final=$(cat $t)"',

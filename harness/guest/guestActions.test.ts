@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { defaultDomainCycleCommand, parseDomainCycleOutput } from './cycleDefaultDomain.js';
+import { defaultDomainCycleCommand, domainCycleLine, parseDomainCycleOutput } from './cycleDefaultDomain.js';
+import { GuestConsole } from '../console/GuestConsole.js';
+import { vfioLoopCommand } from './runVfioLoop.js';
 import { parseGuestPciListing } from './guestPciFunctions.js';
 import { readBootId } from './readBootId.js';
 import type { CommandRunner } from '../runner.js';
@@ -50,6 +52,25 @@ describe('guest actions: output parsing', function () {
     expect(line).to.include('d=/sys/bus/pci/devices/0000:00:02.0; b=0000:00:02.0; n=3');
     expect(line).to.include('done cycles=$i succeeded=$ok_n failed=$f');
     expect(() => defaultDomainCycleCommand('0000:00:02.0', 0)).to.throw(/positive integer/);
+  });
+
+  it('the loops a phase hook starts fit on one guest shell line when armed (a longer one was cut short by busybox)', async function () {
+    const shell = new GuestConsole({ argv: ['/bin/sh'], where: 'local shell', defaultTimeoutMs: 5000 });
+    shell.open();
+    try {
+      // Armed, each waits on its `read`; arm() refuses a line the guest shell would cut.
+      await shell.arm(domainCycleLine('0000:00:02.0', 10));
+      shell.close();
+      const again = new GuestConsole({ argv: ['/bin/sh'], where: 'local shell', defaultTimeoutMs: 5000 });
+      again.open();
+      try {
+        await again.arm(vfioLoopCommand('0000:00:02.0', { cycles: 200, maxSeconds: 5 }));
+      } finally {
+        again.close();
+      }
+    } finally {
+      shell.close();
+    }
   });
 
   it('reads the boot id when a kernel message lands in the console output, and refuses output without exactly one id', async function () {
