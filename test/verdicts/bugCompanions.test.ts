@@ -4,23 +4,23 @@ import type { BugReproduction } from '../../harness/bugs/BugReproduction.js';
 import { decideVerdict, type BugVerdict } from '../../harness/bugs/decideVerdict.js';
 import { TYPE1_NOT_IOMMU_DIRTY_TRACKING } from '../../harness/bugs/type1NotIommuDirtyTracking.js';
 import { loadBugFixture, observationOf, withChanges, type BugRunFixture } from './bugFixture.js';
+import { isoTraceLine, sourceActiveAtMs } from './patch7Judge.js';
 
 /**
  * The companion records (C1 IOMMUFD, C3 listener) and the patch-8 record hold the same rule as
  * patch 7: no verdict from absence. Their runs share patch 7's scenario, so the controls start
- * from its synthetic fixed run (no real one is recorded yet) and change what each record reads,
- * and the real completed run whose guest loop never ran must not be FIXED for any of them.
+ * from its real run on the build with the fix (legacy backend, guest in a DMA domain) and add
+ * the records each companion reads that this run could not show (IOMMUFD queries, identity
+ * switches), and the real completed run whose guest loop never ran must not be FIXED for any of them.
  */
 const fixed = { state: 'fixed' as const, why: 'the build carries the fix' };
 const unfixed = { state: 'unfixed' as const, why: 'the build lacks the fix' };
 const judge = (bug: BugReproduction, fixture: BugRunFixture, fix: typeof fixed | typeof unfixed = fixed): BugVerdict => decideVerdict(bug, fix, observationOf(fixture));
 
 describe('verdict controls: the blocked-domain companions and the patch-8 record', function () {
-  const series = loadBugFixture('patch7-series-synthetic-fixed');
-  const at = (offsetMs: number, event: string, args: string) => {
-    const ms = 1795529880000 + offsetMs;
-    return `4711@${Math.floor(ms / 1000)}.${String((ms % 1000) * 1000).padStart(6, '0')}:${event} ${args}`;
-  };
+  const series = loadBugFixture('patch7-series-fixed');
+  /** A record in the run's own trace format, offsetMs after its source MIGRATION active (inside pre-copy up to ~9.9 s). */
+  const at = (offsetMs: number, event: string, args: string) => isoTraceLine(sourceActiveAtMs(series) + offsetMs, event, args);
 
   it('the real completed run whose guest loop never ran (patch-7 nofix m1): INCONCLUSIVE for C1 and C3, never FIXED', function () {
     const m1 = loadBugFixture('patch7-nofix-m1-no-switch');
@@ -42,7 +42,7 @@ describe('verdict controls: the blocked-domain companions and the patch-8 record
 
     it('INCONCLUSIVE on an empty trace, and on a run whose guest cycles all failed', function () {
       expect(judge(VTD_BLOCKED_DOMAIN_IOMMUFD, withChanges(c1Fixed, { trace: { file: 'present', lines: [] } })).outcome).to.equal('INCONCLUSIVE');
-      expect(judge(VTD_BLOCKED_DOMAIN_IOMMUFD, withChanges(c1Fixed, { guestLoop: { ...c1Fixed.guestLoop!, succeededCycles: 0, failedCycles: 4 } })).outcome).to.equal('INCONCLUSIVE');
+      expect(judge(VTD_BLOCKED_DOMAIN_IOMMUFD, withChanges(c1Fixed, { guestLoop: { ...c1Fixed.guestLoop!, succeededCycles: 0, failedCycles: c1Fixed.guestLoop!.cycles } })).outcome).to.equal('INCONCLUSIVE');
     });
 
     it('INCONCLUSIVE without a NO_CLEAR query (the fixed path not shown), UNEXPECTED with a gpa=0x0 query', function () {
@@ -57,7 +57,7 @@ describe('verdict controls: the blocked-domain companions and the patch-8 record
   describe('C3 (listener, identity → blocked)', function () {
     const switchesAndDels = [
       ...series.trace.lines,
-      at(1500, 'vtd_switch_address_space', 'Device 00:03.0 switching address space (iommu enabled=0)'),
+      at(1500, 'vtd_switch_address_space', 'Device 00:01.0 switching address space (iommu enabled=0)'),
       at(1501, 'vfio_listener_region_del', 'region_del 0x0 - 0x7fffffff'),
     ];
 
@@ -68,7 +68,7 @@ describe('verdict controls: the blocked-domain companions and the patch-8 record
       expect(judge(VFIO_LISTENER_PT_TO_BLOCKED, truncated, unfixed).outcome).to.equal('INCONCLUSIVE');
       const damaged = withChanges(bug, { trace: { file: 'present', lines: [...switchesAndDels, 'vfio_container_query_dirty_b'] } });
       expect(judge(VFIO_LISTENER_PT_TO_BLOCKED, damaged, unfixed).outcome).to.equal('INCONCLUSIVE');
-      const failedLoop = withChanges(bug, { guestLoop: { ...bug.guestLoop!, succeededCycles: 1, failedCycles: 3 } });
+      const failedLoop = withChanges(bug, { guestLoop: { ...bug.guestLoop!, succeededCycles: bug.guestLoop!.cycles - 3, failedCycles: 3 } });
       expect(judge(VFIO_LISTENER_PT_TO_BLOCKED, failedLoop, unfixed).outcome).to.equal('INCONCLUSIVE');
     });
 
@@ -87,8 +87,11 @@ describe('verdict controls: the blocked-domain companions and the patch-8 record
       expect(verdict.why).to.include('source MIGRATION active, outcome completed, 96 B of VFIO state');
       const neverActive = withChanges(accepted, { record: { ...accepted.record!, events: accepted.record!.events.filter((e) => e.status !== 'active') } });
       expect(judge(TYPE1_NOT_IOMMU_DIRTY_TRACKING, neverActive, unfixed).outcome).to.equal('INCONCLUSIVE');
-      const noDeviceState = withChanges(accepted, { record: { ...accepted.record!, measurements: { downtimeMs: 235 } } });
-      expect(judge(TYPE1_NOT_IOMMU_DIRTY_TRACKING, noDeviceState, unfixed).missing.join()).to.include('vfioBytes is 0 or absent');
+      const { vfioBytes: _vfioBytes, ...withoutDeviceState } = accepted.record!.measurements;
+      for (const measurements of [withoutDeviceState, { ...accepted.record!.measurements, vfioBytes: 0 }]) {
+        const noDeviceState = withChanges(accepted, { record: { ...accepted.record!, measurements } });
+        expect(judge(TYPE1_NOT_IOMMU_DIRTY_TRACKING, noDeviceState, unfixed).missing.join()).to.include('vfioBytes is 0 or absent');
+      }
     });
   });
 });

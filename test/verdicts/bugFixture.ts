@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BugObservation, DestinationCheck, GuestLoopEvidence } from '../../harness/bugs/BugReproduction.js';
+import type { BugVerdict } from '../../harness/bugs/decideVerdict.js';
 import type { QemuUnderTest } from '../../harness/bugs/qemuFixState.js';
 import type { HookRecord, MigrationRecord, MigrationSample } from '../../harness/migration/MigrationRecord.js';
 import { projectRoot } from '../../harness/projectRoot.js';
@@ -36,6 +37,8 @@ export interface BugRunFixture {
   readonly trace: { readonly file: 'missing' | 'present'; readonly lines: readonly string[]; readonly sizeBytes?: number };
   readonly guestLoop: GuestLoopEvidence | null;
   readonly destination: DestinationCheck | null;
+  /** The verdict the run itself printed (its bug-verdict.json), for runs whose harness recorded one: what a cut must still give. */
+  readonly recordedVerdict?: { readonly outcome: BugVerdict['outcome']; readonly why: string };
 }
 
 export function loadBugFixture(name: string): BugRunFixture {

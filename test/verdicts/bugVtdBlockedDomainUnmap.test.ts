@@ -1,42 +1,9 @@
 import { expect } from 'chai';
-import { decideVerdict, type BugVerdict } from '../../harness/bugs/decideVerdict.js';
 import { InconclusiveError } from '../../harness/bugs/InconclusiveError.js';
-import { qemuFixState, type FixState } from '../../harness/bugs/qemuFixState.js';
 import { VTD_BLOCKED_DOMAIN_UNMAP } from '../../harness/bugs/vtdBlockedDomainUnmap.js';
 import { failureOutcome } from '../../harness/mocha/HilReporter.js';
-import { loadBugFixture, observationOf, qemuOf, withChanges, type BugRunFixture } from './bugFixture.js';
-
-/** The real patch-7 record, judged on a recorded run as `hil run --bug` would judge it. */
-function judge(fixture: BugRunFixture): BugVerdict {
-  return decideVerdict(VTD_BLOCKED_DOMAIN_UNMAP, qemuFixState(qemuOf(fixture), VTD_BLOCKED_DOMAIN_UNMAP), observationOf(fixture));
-}
-
-/** The same observation judged as if it came from a build that carries the fix: where FIXED from absence would show. */
-const ON_A_FIXED_BUILD: FixState = { state: 'fixed', why: 'judged as if the build carried the fix' };
-function judgeOnFixedBuild(fixture: BugRunFixture): BugVerdict {
-  return decideVerdict(VTD_BLOCKED_DOMAIN_UNMAP, ON_A_FIXED_BUILD, observationOf(fixture));
-}
-
-/** Never FIXED, on the build it ran on or on one with the fix: the fix's signature is not shown. */
-function expectNeverFixed(fixture: BugRunFixture): void {
-  expect(VTD_BLOCKED_DOMAIN_UNMAP.after.match(observationOf(fixture)).kind).to.not.equal('shown');
-  expect(judge(fixture).outcome).to.not.equal('FIXED');
-  expect(judgeOnFixedBuild(fixture).outcome).to.not.equal('FIXED');
-}
-
-function expectInconclusive(verdict: BugVerdict, missing: RegExp): void {
-  expect(verdict.outcome, verdict.why).to.equal('INCONCLUSIVE');
-  expect(verdict.missing.join('\n')).to.match(missing);
-}
-
-/** A vfio_iommu_map_notify UNMAP above 1 GiB: a chunk of a whole-space unmap. */
-function isLargerThanAnyMapping(line: string): boolean {
-  const range = /UNMAP @ (0x[0-9a-f]+) - (0x[0-9a-f]+)$/.exec(line);
-  return range !== null && BigInt(range[2]!) - BigInt(range[1]!) + 1n > 1n << 30n;
-}
-
-/** Every trace line cut inside its event name: a file of lines none of which can be read. */
-const torn = (lines: readonly string[]): string[] => lines.map((l) => l.slice(0, 35));
+import { loadBugFixture, observationOf, withChanges } from './bugFixture.js';
+import { expectInconclusive, expectNeverFixed, isLargerThanAnyMapping, judge, judgeOnFixedBuild, torn } from './patch7Judge.js';
 
 describe('verdict controls: patch 7 (vtd-blocked-domain-unmap) on recorded runs', function () {
   // Real: nested lab, 10.2.2 + the series without 0027 (cac33cb5533a), run 20261203-112408-d3f7.
@@ -44,14 +11,17 @@ describe('verdict controls: patch 7 (vtd-blocked-domain-unmap) on recorded runs'
   const m1 = loadBugFixture('patch7-nofix-m1-no-switch');
   // Real: the same build with intel-iommu aw-bits=39, run 20261203-110320-6585.
   const aw39 = loadBugFixture('patch7-nofix-aw39-control');
-  // Synthetic: no run of the build with the fix has been recorded yet.
-  const syntheticFixed = loadBugFixture('patch7-series-synthetic-fixed');
+  // Real: the same build again, CI's nested stage, run 20261203-135250-1dce (a second, independent REPRODUCED).
+  const second = loadBugFixture('patch7-nofix-reproduced-2');
+  // Real: the build with the fix, the same CI stage, run 20261203-135359-1d24 (its controls: bugVtdBlockedDomainUnmapFixed.test.ts).
+  const fixed = loadBugFixture('patch7-series-fixed');
 
-  it('each fixture says where it came from: real runs name their run, the FIXED one says it is synthetic', function () {
+  it('each fixture says where it came from: every one of these names its real run and the files it was cut from', function () {
     expect(m2.about).to.match(/^Real: run 20261203-112408-d3f7 .*m2\.migration\.json/);
     expect(m1.about).to.match(/^Real: run 20261203-112408-d3f7 .*m1\.migration\.json/);
     expect(aw39.about).to.match(/^Real: run 20261203-110320-6585 .*--viommu-aw-bits 39/);
-    expect(syntheticFixed.about).to.match(/^synthetic: no real FIXED run recorded yet/);
+    expect(second.about).to.match(/^Real: run 20261203-135250-1dce .*m1\.migration\.json.*bug-verdict\.json/);
+    expect(fixed.about).to.match(/^Real: run 20261203-135359-1d24 .*m1\.migration\.json.*bug-verdict\.json/);
   });
 
   describe('the real runs of the build without the fix', function () {
@@ -64,6 +34,30 @@ describe('verdict controls: patch 7 (vtd-blocked-domain-unmap) on recorded runs'
       expect(verdict.why).to.include('2 vtd_as_unmap_whole inside pre-copy (first: "Device 00:01.0 start 0xfef00000 size 0xffff01100000")');
       expect(verdict.why).to.include('stderr "UNMAP: Size of bitmap too big 0x20000000"');
       expect(verdict.why).to.match(/expected for this QEMU: unfixed \(build qemu-series-nofix .* leaves out fix commit cac33cb5533a and applies 0e3c1e2b2b24/);
+    });
+
+    it('the second run (CI, attempt 1): REPRODUCED, word for word the verdict that run printed', function () {
+      const verdict = judge(second);
+      expect(verdict.outcome, verdict.why).to.equal('REPRODUCED');
+      expect(verdict.why).to.include('error-desc "vfio_container_dma_unmap(0x558facba9e20, 0x100000000000, 0x100000000000) = -7 (Argument list too long)"');
+      expect(verdict.why).to.include('2 vtd_as_unmap_whole inside pre-copy (first: "Device 00:01.0 start 0xfef00000 size 0xffff01100000")');
+      expect(verdict.why).to.include('stderr "UNMAP: Size of bitmap too big 0x20000000"');
+      // The cut keeps every record the bug's signature reads, so it must give what the lab run gave.
+      expect(second.recordedVerdict).to.deep.equal({ outcome: 'REPRODUCED', why: verdict.why });
+    });
+
+    it('two independent runs: different QEMU processes and guest loops, the same verdict', function () {
+      expect(second.record!.reason).to.not.equal(m2.record!.reason);
+      expect(second.guestLoop!.cycles).to.not.equal(m2.guestLoop!.cycles);
+      expect([judge(m2).outcome, judge(second).outcome]).to.deep.equal(['REPRODUCED', 'REPRODUCED']);
+    });
+
+    it('the second run with its evidence taken away: not REPRODUCED', function () {
+      expectInconclusive(judge(withChanges(second, { trace: { file: 'present', lines: [] } })), /trace\.log is empty/);
+      expectInconclusive(judge(withChanges(second, { trace: { file: 'present', lines: second.trace.lines.filter((l) => !l.includes(' vtd_as_unmap_whole ')) } })), /vtd_as_unmap_whole in the source trace inside pre-copy: none among/);
+      const regression = judge(withChanges(second, { qemu: fixed.qemu }));
+      expect(regression.outcome).to.equal('UNEXPECTED');
+      expect(regression.why).to.match(/^regression/);
     });
 
     it('m2 without the stderr line: still REPRODUCED (error-desc and trace carry it), and the evidence says the line is missing', function () {
@@ -160,100 +154,9 @@ describe('verdict controls: patch 7 (vtd-blocked-domain-unmap) on recorded runs'
     });
 
     it('the bug on a build with the fix: a regression (UNEXPECTED)', function () {
-      const verdict = judge(withChanges(m2, { qemu: syntheticFixed.qemu }));
+      const verdict = judge(withChanges(m2, { qemu: fixed.qemu }));
       expect(verdict.outcome).to.equal('UNEXPECTED');
       expect(verdict.why).to.match(/^regression/);
-    });
-  });
-
-  describe('the synthetic FIXED fixture (no real FIXED run recorded yet)', function () {
-    it('FIXED, naming the switches in pre-copy, the per-mapping UNMAPs and the destination', function () {
-      const verdict = judge(syntheticFixed);
-      expect(verdict.outcome).to.equal('FIXED');
-      expect(verdict.why).to.match(/8 vtd_switch_address_space for 00:03\.0 and 8 context-cache invalidations inside pre-copy for 4 guest cycles/);
-      expect(verdict.why).to.match(/5 per-mapping vfio_iommu_map_notify UNMAPs inside pre-copy \(4 of the guest program's window\), none whole-space/);
-      expect(verdict.why).to.include('the guest answered on the destination with the same boot id and claimed the device there');
-      expect(verdict.why).to.match(/expected for this QEMU: fixed \(build qemu-series .* applies fix commit cac33cb5533a/);
-    });
-
-    describe('each piece of evidence taken away: INCONCLUSIVE, never FIXED', function () {
-      const series = syntheticFixed;
-
-      it('an empty trace file', function () {
-        expectInconclusive(judge(withChanges(series, { trace: { file: 'present', lines: [] } })), /trace\.log is empty/);
-      });
-
-      it('no trace file at all', function () {
-        expectInconclusive(judge(withChanges(series, { trace: { file: 'missing', lines: [] } })), /trace\.log does not exist/);
-      });
-
-      it('a trace with unparseable lines (the absence of vtd_as_unmap_whole proves nothing there)', function () {
-        expectInconclusive(judge(withChanges(series, { trace: { file: 'present', lines: [...series.trace.lines, '4711@1795529889.1', 'vtd_as_unm'] } })), /2 lines of .* could not be parsed/);
-      });
-
-      it('a trace of which only the tail was read', function () {
-        expectInconclusive(judge(withChanges(series, { trace: { ...series.trace, sizeBytes: 64 * 1024 * 1024 } })), /only the tail/);
-      });
-
-      it('a trace whose records carry no timestamps', function () {
-        expectInconclusive(judge(withChanges(series, { trace: { file: 'present', lines: series.trace.lines.map((l) => l.replace(/^\d+@[\d.]+:/, '')) } })), /none carries a timestamp/);
-      });
-
-      it('the guest loop\'s cycles all failed', function () {
-        expectInconclusive(judge(withChanges(series, { guestLoop: { ...series.guestLoop!, succeededCycles: 0, failedCycles: 4, errors: ['vfio-loop: cycle 1: VFIO_GROUP_SET_CONTAINER: Device or resource busy'] } })), /4 of 4 failed \(0 succeeded\)/);
-      });
-
-      it('the guest loop never reported, saying why when its hook failed', function () {
-        expectInconclusive(judge(withChanges(series, { guestLoop: null })), /the guest loop: it never reported \(the phase hook did not fire\)/);
-        const observation = observationOf(withChanges(series, { guestLoop: null }));
-        observation.record!.hooks.push({ name: 'vfio-user-program on the assigned device', phase: 'active for 300 ms', firedAtMs: 1, endedAtMs: 2, error: 'vfio-loop on 0000:00:03.0 did not run (exit 2)' });
-        const verdict = decideVerdict(VTD_BLOCKED_DOMAIN_UNMAP, qemuFixState(qemuOf(series), VTD_BLOCKED_DOMAIN_UNMAP), observation);
-        expect(verdict.outcome).to.equal('INCONCLUSIVE');
-        expect(verdict.missing.join()).to.include('hook "vfio-user-program on the assigned device" failed: vfio-loop on 0000:00:03.0 did not run (exit 2)');
-      });
-
-      it('the loop ran, but not inside pre-copy', function () {
-        expectInconclusive(judge(withChanges(series, { guestLoop: { ...series.guestLoop!, statusAfter: 'completed' } })), /the loop inside pre-copy/);
-      });
-
-      it('the switches are in the trace, but before pre-copy began', function () {
-        const early = series.trace.lines.map((l) => l.replace(/@(\d+)\./, (_m, s: string) => `@${Number(s) - 60}.`));
-        expectInconclusive(judge(withChanges(series, { trace: { file: 'present', lines: early } })), /the domain switches .* 0 vtd_switch_address_space for the device and 0 vtd_inv_desc_cc_\* for 4 guest cycles/);
-      });
-
-      it('no per-mapping UNMAP notification of the guest program\'s window', function () {
-        expectInconclusive(judge(withChanges(series, { trace: { file: 'present', lines: series.trace.lines.filter((l) => !l.includes('UNMAP @ 0x10000000')) } })), /none inside the guest program's window 0x10000000/);
-      });
-
-      it('nobody looked at the destination', function () {
-        expectInconclusive(judge(withChanges(series, { destination: null })), /nobody looked at the guest on the destination/);
-      });
-
-      it('no MIGRATION active event, so no pre-copy window', function () {
-        expectInconclusive(judge(withChanges(series, { record: { ...series.record!, events: series.record!.events.filter((e) => e.status !== 'active') } })), /the pre-copy window/);
-      });
-    });
-
-    describe('evidence against the fix is not FIXED', function () {
-      const series = syntheticFixed;
-
-      it('the destination guest never answered: UNEXPECTED on a fixed build', function () {
-        const verdict = judge(withChanges(series, { destination: { hasGuestAnswered: false, isSameBoot: null, isDeviceUsable: null, detail: 'Timed out after 30000 ms waiting for the shell' } }));
-        expect(verdict.outcome).to.equal('UNEXPECTED');
-        expect(verdict.why).to.include('the guest on the destination did not answer');
-      });
-
-      it('the guest rebooted on the way, or its device is unusable there: UNEXPECTED', function () {
-        expect(judge(withChanges(series, { destination: { ...series.destination!, isSameBoot: false } })).outcome).to.equal('UNEXPECTED');
-        expect(judge(withChanges(series, { destination: { ...series.destination!, isDeviceUsable: false } })).outcome).to.equal('UNEXPECTED');
-      });
-
-      it('a whole-space unmap inside pre-copy on a completed migration: UNEXPECTED, not FIXED', function () {
-        const lines = [...series.trace.lines, '4711@1795529885.000000:vtd_as_unmap_whole Device 00:03.0 start 0x0 size 0x8000000000'];
-        const verdict = judge(withChanges(series, { trace: { file: 'present', lines } }));
-        expect(verdict.outcome).to.equal('UNEXPECTED');
-        expect(verdict.why).to.include('1 vtd_as_unmap_whole inside pre-copy');
-      });
     });
   });
 
