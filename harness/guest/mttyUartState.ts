@@ -1,4 +1,4 @@
-import type { CommandRunner } from '../runner.js';
+import type { CommandResult, CommandRunner } from '../runner.js';
 import { sh } from '../shell.js';
 import { GuestActionError } from './GuestActionError.js';
 import { compareMttyUart, expectedAfterSetUp, formatUartMismatches } from './mttyUartJudge.js';
@@ -36,9 +36,14 @@ function helpers(resourcePath: string): string {
   ].join('; ');
 }
 
-/** `w OFFSET OCTAL`: the byte goes through printf as an octal escape, the one form every printf knows. */
-function write(offset: number, value: number): string {
-  return `w ${offset} ${value.toString(8).padStart(3, '0')}`;
+/** A byte as printf's octal escape wants it: the one form every printf knows. */
+function octal(value: number): string {
+  return value.toString(8).padStart(3, '0');
+}
+
+/** Each byte written to THR in turn: mtty queues them in its FIFO. */
+function queue(bytes: readonly number[]): string {
+  return sh`for b in ${bytes.map(octal)}; do w ${OFFSET.rbrThrDll} $b; done`;
 }
 
 /**
@@ -51,17 +56,11 @@ export function mttyUartSetUpCommand(resourcePath: string, plan: MttyUartPlan): 
   return [
     helpers(resourcePath),
     // DLAB clear first: with it set, the writes to offsets 0 and 1 below would go to the divisor.
-    write(OFFSET.lcr, plan.lcr),
-    write(OFFSET.fcr, FCR_ENABLE_AND_CLEAR),
-    write(OFFSET.ierDlm, plan.ier),
-    write(OFFSET.mcr, plan.mcr),
-    write(OFFSET.scr, plan.scr),
-    ...plan.queuedBytes.map((byte) => write(OFFSET.rbrThrDll, byte)),
+    sh`w ${OFFSET.lcr} ${octal(plan.lcr)}; w ${OFFSET.fcr} ${octal(FCR_ENABLE_AND_CLEAR)}; w ${OFFSET.ierDlm} ${octal(plan.ier)}; w ${OFFSET.mcr} ${octal(plan.mcr)}; w ${OFFSET.scr} ${octal(plan.scr)}`,
+    queue(plan.queuedBytes),
     `g IER ${OFFSET.ierDlm}; g MCR ${OFFSET.mcr}; g SCR ${OFFSET.scr}; g LSR ${OFFSET.lsr}; g LCR ${OFFSET.lcr}`,
     // Setting DLAB zeroes mtty's divisor; DLL and DLM are then ORed into it.
-    write(OFFSET.lcr, plan.lcr | LCR_DLAB),
-    write(OFFSET.rbrThrDll, plan.dll),
-    write(OFFSET.ierDlm, plan.dlm),
+    sh`w ${OFFSET.lcr} ${octal(plan.lcr | LCR_DLAB)}; w ${OFFSET.rbrThrDll} ${octal(plan.dll)}; w ${OFFSET.ierDlm} ${octal(plan.dlm)}`,
     `g LCR.DLAB ${OFFSET.lcr}; g DLL ${OFFSET.rbrThrDll}; g DLM ${OFFSET.ierDlm}`,
     'echo mtty-done',
   ].join('; ');
@@ -116,12 +115,20 @@ export function parseMttyUartOutput(text: string): MttyUartReading {
   return { registers, receivedBytes, failures, isComplete };
 }
 
-async function runUartCommand(guest: CommandRunner, bdf: string, command: string, what: string, timeoutMs: number): Promise<MttyUartReading> {
-  const result = await guest.run(`( ${command} ) 2>&1`, { timeoutMs });
+/** The set-up as a console line: a subshell, so its `exit` ends the command and not the console's shell. */
+export function mttyUartSetUpLine(bdf: string, plan: MttyUartPlan): string {
+  return `( ${mttyUartSetUpCommand(uartResourcePath(bdf), plan)} ) 2>&1`;
+}
+
+export function mttyUartReadBackLine(bdf: string): string {
+  return `( ${mttyUartReadBackCommand(uartResourcePath(bdf))} ) 2>&1`;
+}
+
+function uartReading(result: CommandResult, bdf: string, what: string, where: string): MttyUartReading {
   const reading = parseMttyUartOutput(result.stdout);
   if (result.exitCode !== 0 || !reading.isComplete || reading.failures.length > 0) {
     const why = reading.failures.length > 0 ? reading.failures.join('; ') : `exit ${result.exitCode}${reading.isComplete ? '' : ', no end line'}`;
-    throw new GuestActionError('MTTY_UART_ACCESS', `${what} on ${bdf} over ${guest.where} did not finish: ${why}. Output: ${result.stdout.trim().slice(-400)}`, { data: { bdf } });
+    throw new GuestActionError('MTTY_UART_ACCESS', `${what} on ${bdf} over ${where} did not finish: ${why}. Output: ${result.stdout.trim().slice(-400)}`, { data: { bdf } });
   }
   return reading;
 }
@@ -131,7 +138,8 @@ async function runUartCommand(guest: CommandRunner, bdf: string, command: string
  * read back before any migration says nothing about the migration.
  */
 export async function setUpMttyUart(guest: CommandRunner, bdf: string, plan: MttyUartPlan, timeoutMs = 60_000): Promise<MttyUartReading> {
-  const reading = await runUartCommand(guest, bdf, mttyUartSetUpCommand(uartResourcePath(bdf), plan), `Writing the UART state of migration ${plan.leg}`, timeoutMs);
+  const result = await guest.run(mttyUartSetUpLine(bdf, plan), { timeoutMs });
+  const reading = uartReading(result, bdf, `Writing the UART state of migration ${plan.leg}`, guest.where);
   const mismatches = compareMttyUart(expectedAfterSetUp(plan), reading);
   if (mismatches.length > 0) {
     throw new GuestActionError('MTTY_UART_SET_UP', `The UART state written for migration ${plan.leg} on ${bdf} over ${guest.where} did not read back on the source, before any migration: ${formatUartMismatches(mismatches)}`, { data: { bdf } });
@@ -141,5 +149,6 @@ export async function setUpMttyUart(guest: CommandRunner, bdf: string, plan: Mtt
 
 /** Reads the UART back (draining its FIFO); judging it is the caller's. */
 export async function readBackMttyUart(guest: CommandRunner, bdf: string, timeoutMs = 60_000): Promise<MttyUartReading> {
-  return runUartCommand(guest, bdf, mttyUartReadBackCommand(uartResourcePath(bdf)), 'Reading the UART state back', timeoutMs);
+  const result = await guest.run(mttyUartReadBackLine(bdf), { timeoutMs });
+  return uartReading(result, bdf, 'Reading the UART state back', guest.where);
 }
