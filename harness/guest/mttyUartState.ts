@@ -24,12 +24,13 @@ export function uartResourcePath(bdf: string): string {
 /**
  * Shell helpers shared by both commands (busybox sh and POSIX sh alike). dd seeks with lseek,
  * so reading one register never reads the ones before it (a read of offset 0 takes a byte from
- * the FIFO).
+ * the FIFO). `echo $v` unquoted drops od's leading space without another process: each one
+ * counts in a nested guest under TCG.
  */
 function helpers(resourcePath: string): string {
   return [
     sh`r=${resourcePath}`,
-    'rd(){ dd if=$r bs=1 skip=$1 count=1 2>/dev/null | od -An -tx1 | tr -d " \\n"; }',
+    'rd(){ v=$(dd if=$r bs=1 skip=$1 count=1 2>/dev/null | od -An -tx1); echo $v; }',
     'g(){ echo "mtty-reg $1 $(rd $2)"; }',
     'w(){ printf "\\\\$2" | dd of=$r bs=1 seek=$1 count=1 conv=notrunc 2>/dev/null || echo "mtty-fail write $2 at offset $1"; }',
     '[ -e $r ] || { echo "mtty-fail no $r"; exit 3; }',
@@ -137,7 +138,7 @@ function uartReading(result: CommandResult, bdf: string, what: string, where: st
  * Sets the plan up in the guest and checks on the source that it took: a value that does not
  * read back before any migration says nothing about the migration.
  */
-export async function setUpMttyUart(guest: CommandRunner, bdf: string, plan: MttyUartPlan, timeoutMs = 60_000): Promise<MttyUartReading> {
+export async function setUpMttyUart(guest: CommandRunner, bdf: string, plan: MttyUartPlan, timeoutMs = 180_000): Promise<MttyUartReading> {
   const result = await guest.run(mttyUartSetUpLine(bdf, plan), { timeoutMs });
   const reading = uartReading(result, bdf, `Writing the UART state of migration ${plan.leg}`, guest.where);
   const mismatches = compareMttyUart(expectedAfterSetUp(plan), reading);
@@ -148,7 +149,7 @@ export async function setUpMttyUart(guest: CommandRunner, bdf: string, plan: Mtt
 }
 
 /** Reads the UART back (draining its FIFO); judging it is the caller's. */
-export async function readBackMttyUart(guest: CommandRunner, bdf: string, timeoutMs = 60_000): Promise<MttyUartReading> {
+export async function readBackMttyUart(guest: CommandRunner, bdf: string, timeoutMs = 180_000): Promise<MttyUartReading> {
   const result = await guest.run(mttyUartReadBackLine(bdf), { timeoutMs });
   return uartReading(result, bdf, 'Reading the UART state back', guest.where);
 }
