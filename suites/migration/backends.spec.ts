@@ -12,6 +12,7 @@ import { findDevicePair, type AssignableDevice } from '../../harness/session/ass
 import { requireVfioSetup, TRACKER_VARIANTS, VFIO_DEVICE_ID, type TrackerVariant } from './backendsSetup.js';
 import { forcedLegacyDecision, type ForcedLegacyCase } from './distinguishingCases.js';
 import { keyedIt } from '../../harness/mocha/testId.js';
+import { deviceStateCheckFor } from './deviceState.js';
 
 chai.use(migrationAssertions);
 const { expect } = chai;
@@ -85,9 +86,12 @@ async function pingPong(context: Mocha.Context, variant: TrackerVariant): Promis
   const console = vm.openConsole();
   await vm.waitForShell(lab.lab.defaults.timeouts.bootMs);
   const bootId = await readBootId(console);
+  const deviceState = await deviceStateCheckFor(setup.devices.source, console);
+  context.scope.labels['deviceState'] = deviceState.check === null ? `not checked: ${deviceState.why}` : deviceState.check.what;
   const downtimes: number[] = [];
   for (let i = 1; i <= MIGRATIONS; i++) {
     const host = hosts[i % 2]!;
+    await deviceState.check?.beforeMigration(vm.openConsole(), i);
     const next = await lab.launchVm(context.scope, { host, role: `vm${i}`, nics: nicsOn(host), isIncoming: true, tracePatterns: TRACES });
     const record = await lab.migrate(context.scope, vm, next, { labels: { variant: variant.id } });
     expect(record).to.have.completed();
@@ -97,6 +101,7 @@ async function pingPong(context: Mocha.Context, variant: TrackerVariant): Promis
     await vm.stop();
     vm = next;
     expect(await readBootId(vm.openConsole()), `boot id after migration ${i}`).to.equal(bootId);
+    if (deviceState.check !== null) context.scope.labels[`deviceStateAfterMigration${i}`] = await deviceState.check.afterMigration(vm.openConsole(), i);
   }
   const summary = summarize(downtimes);
   context.scope.writeArtifact('downtime-summary.json', 'other', `downtime percentiles over ${MIGRATIONS} migrations`, JSON.stringify(summary, null, 2));
@@ -109,7 +114,7 @@ async function pingPong(context: Mocha.Context, variant: TrackerVariant): Promis
 describe('migration/backends: VFIO migration per backend and dirty tracker (brief §7 B)', function () {
   // B(iv) has its own tests below: a perpetually dirty guest does not converge at the default limit.
   for (const variant of TRACKER_VARIANTS.filter((v) => v.id !== 'iv')) {
-    keyedIt(`B(${variant.id})`, `B(${variant.id}) ${variant.title}: ${MIGRATIONS} migrations A→B→A, VFIO_MIGRATION sequences on both ends, vfio bytes, downtime percentiles`, async function () {
+    keyedIt(`B(${variant.id})`, `B(${variant.id}) ${variant.title}: ${MIGRATIONS} migrations A→B→A, VFIO_MIGRATION sequences on both ends, vfio bytes, device state the guest set read back on each destination, downtime percentiles`, async function () {
       await pingPong(this, variant);
     });
   }
