@@ -26,6 +26,14 @@ export interface HilMocha {
   run(onRunner?: (runner: Mocha.Runner) => void): Promise<void>;
 }
 
+/**
+ * `--grep TEXT` keeps the tests whose full title contains TEXT, as the CLI says: mocha would take
+ * a string as a regular expression, and "B(i)" would then match no title.
+ */
+export function grepPattern(text: string): RegExp {
+  return new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+}
+
 /** The mocha of `hil run`: its reporter, root hooks and retry policy, in one place for the CLI and its tests. */
 export function createHilMocha(options: HilMochaOptions): HilMocha {
   const judge = new FailureJudge(options);
@@ -35,7 +43,7 @@ export function createHilMocha(options: HilMochaOptions): HilMocha {
     rootHooks: rootHooks(options.runDir, options.session, options.interrupt),
     timeout: options.timeoutMs,
     retries: options.retries,
-    ...(options.grep !== undefined ? { grep: options.grep } : {}),
+    ...(options.grep !== undefined ? { grep: grepPattern(options.grep) } : {}),
   });
   return {
     mocha,
