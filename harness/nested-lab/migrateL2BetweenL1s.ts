@@ -65,7 +65,12 @@ export async function migrateL2BetweenL1s(source: L1Endpoint, destination: L1End
         },
         { timeoutMs: options.migrationTimeoutMs, intervalMs: 200 },
       );
-      const destinationStatus = (await destinationQmp.execute<{ status: string }>('query-status')).status;
+      // Without a return path the source says "completed" once it has sent the stream; the
+      // destination may still be loading it ("inmigrate"). Its state is read once it has left that.
+      const destinationStatus = await waitFor(`the L2 on ${options.destinationAddress} to leave inmigrate`, async () => {
+        const status = (await destinationQmp.execute<{ status: string }>('query-status')).status;
+        return status === 'inmigrate' ? { isDone: false, seen: status } : { isDone: true, value: status };
+      }, { timeoutMs: options.migrationTimeoutMs, intervalMs: 200 });
       await options.probe?.('after');
       return { status: final.status ?? 'completed', totalTimeMs: final['total-time'] ?? NaN, downtimeMs: final.downtime ?? NaN, destinationStatus };
     } finally {
