@@ -31,6 +31,21 @@ describe('parseTraceLog', function () {
     expect(lines[0]!.args).to.include('size 24 ret -9');
   });
 
+  it('reads an ISO-timestamped record whose microseconds are zero, which GLib writes without a fraction', function () {
+    // Seen in a patch-7 run: this one record made the whole trace "unreadable" and the run INCONCLUSIVE.
+    const parsed = parseTraceLogCounted([
+      '2026-12-03T14:59:13.999999Z vfio_iommu_map_notify iommu UNMAP @ 0x100c0000 - 0x100c0fff',
+      '2026-12-03T14:59:13Z vfio_iommu_map_notify iommu UNMAP @ 0x100c1000 - 0x100c1fff',
+      '2026-12-03T14:59:14Z qemu-system-x86_64: a message at a whole second',
+    ].join('\n'));
+    expect(parsed.unparsedLineCount).to.equal(0);
+    expect(parsed.messageLineCount).to.equal(1);
+    expect(parsed.lines.map((l) => [l.event, l.atMs])).to.deep.equal([
+      ['vfio_iommu_map_notify', Date.UTC(2026, 11, 3, 14, 59, 13) + 999.999],
+      ['vfio_iommu_map_notify', Date.UTC(2026, 11, 3, 14, 59, 13)],
+    ]);
+  });
+
   it('selects by name or prefix, inside a time window', function () {
     const lines = parseTraceLog(text);
     expect(selectTraceLines(lines, 'vtd_inv_desc_cc_*')).to.have.length(2);

@@ -15,7 +15,9 @@ export interface TraceLine {
 }
 
 const TIMESTAMPED = /^(\d+)@(\d+)\.(\d{6}):([A-Za-z0-9_]+)\s?(.*)$/;
-const ISO_STAMPED = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\.(\d{6})Z ([a-z][a-z0-9_]*)\s(.*)$/;
+// GLib writes the microseconds only when they are not zero ("...T14:59:13Z"): about one record in
+// a million, a few a run.
+const ISO_STAMPED = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{6}))?Z ([a-z][a-z0-9_]*)\s(.*)$/;
 const PLAIN = /^([a-z][a-z0-9_]*) (.*)$/;
 
 /**
@@ -33,7 +35,7 @@ export interface ParsedTraceLog {
   readonly unparsedSamples: readonly string[];
 }
 
-const MESSAGE = /^(?:\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z )?[A-Za-z0-9_.-]+: /;
+const MESSAGE = /^(?:\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{6})?Z )?[A-Za-z0-9_.-]+: /;
 const MAX_UNPARSED_SAMPLES = 3;
 
 export function parseTraceLogCounted(text: string): ParsedTraceLog {
@@ -51,7 +53,7 @@ export function parseTraceLogCounted(text: string): ParsedTraceLog {
     }
     const iso = ISO_STAMPED.exec(line);
     if (iso !== null && iso[3]!.includes('_')) {
-      lines.push({ threadId: null, atMs: Date.parse(`${iso[1]}Z`) + Number(iso[2]) / 1000, event: iso[3]!, args: iso[4] ?? '' });
+      lines.push({ threadId: null, atMs: Date.parse(`${iso[1]}Z`) + Number(iso[2] ?? '0') / 1000, event: iso[3]!, args: iso[4] ?? '' });
       continue;
     }
     const plain = PLAIN.exec(line);

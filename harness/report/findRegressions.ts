@@ -103,7 +103,10 @@ export function defaultBaseline(entries: readonly HistoryEntry[], current: Histo
  */
 export function isSameQemu(a: HistoryEntry, b: HistoryEntry): boolean {
   const same = (x: readonly string[], y: readonly string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
-  return a.qemuBuilds !== undefined && b.qemuBuilds !== undefined ? same(a.qemuBuilds, b.qemuBuilds) : same(a.qemuVersions, b.qemuVersions);
+  if (a.qemuBuilds !== undefined && b.qemuBuilds !== undefined) return same(a.qemuBuilds, b.qemuBuilds);
+  // An entry written before builds were recorded can stand for another such entry only: its
+  // version alone cannot tell a source build with a fix from one without it.
+  return a.qemuBuilds === undefined && b.qemuBuilds === undefined && same(a.qemuVersions, b.qemuVersions);
 }
 
 /** A judged comparison in one line: the change, its interval, what was allowed and the lab's noise. */
