@@ -37,7 +37,9 @@ export async function killMarkedCommand(connection: SshConnection, where: string
   // grep matches itself: its own command line holds the pattern only after a '^', or not at all.
   const script =
     `n=0; for p in $({ grep -lzxF '${marker}' /proc/[0-9]*/environ; grep -lz '^${marker}; export' /proc/[0-9]*/cmdline; } 2>/dev/null | cut -d/ -f3 | sort -u); do ` +
-    `kill -s ${signalName} -- "-$p" 2>/dev/null; kill -s ${signalName} "$p" 2>/dev/null && n=$((n+1)); ` +
+    // Counted once a process whichever kill reached it: after its group's signal it may be gone
+    // (and reaped) before a second kill of its own, which then fails though it was signalled.
+    `if kill -s ${signalName} -- "-$p" 2>/dev/null; then n=$((n+1)); elif kill -s ${signalName} "$p" 2>/dev/null; then n=$((n+1)); fi; ` +
     `done; echo $n`;
   let killer: ClientChannel;
   try {
