@@ -2,6 +2,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as pty from 'node-pty';
 import { HarnessError } from '../errors.js';
+import { escapeRegExp } from '../escapeRegExp.js';
 import type { CommandResult, CommandRunner, RunOptions } from '../runner.js';
 
 export type ConsoleState = 'new' | 'open' | 'closed';
@@ -207,8 +208,4 @@ function stripEchoedLine(text: string, id: string): string {
     .split('\n')
     .filter((line) => !line.includes(`__HIL_%s_${id}`))
     .join('\n');
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -6,6 +6,7 @@ import { FailureJudge, type FailureJudgeOptions } from './FailureJudge.js';
 import { HilReporter } from './HilReporter.js';
 import { retryOnlyLabErrors } from './retryOnlyLabErrors.js';
 import { rootHooks } from './rootHooks.js';
+import { escapeRegExp } from '../escapeRegExp.js';
 
 export interface HilMochaOptions extends FailureJudgeOptions {
   readonly results: RunResults;
@@ -31,7 +32,7 @@ export interface HilMocha {
  * a string as a regular expression, and "B(i)" would then match no title.
  */
 export function grepPattern(text: string): RegExp {
-  return new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(escapeRegExp(text));
 }
 
 /** The mocha of `hil run`: its reporter, root hooks and retry policy, in one place for the CLI and its tests. */
