@@ -7,7 +7,7 @@ import type { LinkControl } from '../../harness/session/LinkControl.js';
 import type { TestScope } from '../../harness/session/TestScope.js';
 import { waitFor } from '../../harness/waitFor.js';
 import { FAILURE_HOOK_AT, FAILURE_MAX_BANDWIDTH_BYTES_PER_SEC, FAILURE_REFERENCES, startSourceGuest, waitForStall } from './failureSetup.js';
-import { migrationStatuses } from './migrationEvents.js';
+import { migrationStatuses, wasFailedByCancel } from './migrationEvents.js';
 import { keyedIt } from '../../harness/mocha/testId.js';
 
 chai.use(migrationAssertions);
@@ -103,8 +103,7 @@ describe('failure/link-cut: the link between the hosts goes down mid-migration (
     if (statuses.includes('cancelling')) {
       expect(record.outcome, `outcome (${record.reason ?? 'no reason'})`).to.equal('cancelled');
       expect(statuses, 'source MIGRATION events').to.include('cancelled');
-    } else if (statusAtCancel === 'active' && /Broken pipe/.test(record.reason ?? '')) {
-      // The cancel's own shutdown of the shared socket failed the write before CANCELLING was set.
+    } else if (wasFailedByCancel(record, statusAtCancel) && /Broken pipe/.test(record.reason ?? '')) {
       this.scope.labels['ending'] = 'failed-by-cancel';
       expect(record.outcome, `outcome (${record.reason ?? 'no reason'})`).to.equal('failed');
       expect(record.reason, 'error-desc').to.equal('Unable to write to socket: Broken pipe');

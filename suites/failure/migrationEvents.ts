@@ -11,3 +11,13 @@ export function vfioDeviceStates(record: MigrationRecord, side: Side, deviceId: 
     .filter((e) => e.side === side && e.name === 'VFIO_MIGRATION' && e.data['device-id'] === deviceId)
     .map((e) => String(e.data['device-state']));
 }
+
+/**
+ * Whether a migrate_cancel sent while the source said `statusAtCancel` is what failed the
+ * migration. QEMU's cancel shuts down the return path's channel, which is the stream's socket
+ * too, before it sets CANCELLING, so the migration thread can fail on it first: a cancel sent
+ * while active, then `failed` with no `cancelling` event.
+ */
+export function wasFailedByCancel(record: MigrationRecord, statusAtCancel: string | null): boolean {
+  return statusAtCancel === 'active' && record.outcome === 'failed' && !migrationStatuses(record, 'source').includes('cancelling');
+}
