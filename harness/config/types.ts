@@ -173,6 +173,11 @@ export interface DefaultsSpec {
   readonly migration: {
     readonly downtimeLimitMs: number;
     readonly maxBandwidthBytesPerSec: number;
+    /**
+     * QEMU avail-switchover-bandwidth: the rate QEMU plans the stop-copy phase with instead of the
+     * rate it measured over the last 100 ms. Absent: QEMU's estimate.
+     */
+    readonly switchoverBandwidthBytesPerSec?: number;
     readonly port: number;
   };
   readonly limits: {

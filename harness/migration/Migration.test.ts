@@ -135,6 +135,24 @@ describe('Migration between two real QEMUs', function () {
     expect((await pair.srcQmp.execute<{ status: string }>('query-status')).status).to.equal('running');
   });
 
+  it('plans the switchover with the bandwidth asked for: QEMU holds avail-switchover-bandwidth and the record keeps it', async () => {
+    const [s, d] = ends();
+    const switchoverBandwidthBytesPerSec = 8 * 1024 * 1024;
+    const record = await new Migration(s, d, await options({ switchoverBandwidthBytesPerSec })).run();
+    expect(record.outcome, record.reason ?? '').to.equal('completed');
+    expect(record.parameters['avail-switchover-bandwidth']).to.equal(switchoverBandwidthBytesPerSec);
+    const held = await pair.srcQmp.execute<Record<string, unknown>>('query-migrate-parameters');
+    expect(held['avail-switchover-bandwidth']).to.equal(switchoverBandwidthBytesPerSec);
+  });
+
+  it('leaves avail-switchover-bandwidth at QEMU\'s default (its own estimate) when not asked for', async () => {
+    const [s, d] = ends();
+    const record = await new Migration(s, d, await options()).run();
+    expect(record.parameters).to.not.have.property('avail-switchover-bandwidth');
+    const held = await pair.srcQmp.execute<Record<string, unknown>>('query-migrate-parameters');
+    expect(held['avail-switchover-bandwidth']).to.equal(0);
+  });
+
   it('ends at its deadline naming the phase and the last query-migrate', async () => {
     const [s, d] = ends();
     const record = await new Migration(s, d, await options({ maxBandwidthBytesPerSec: 10_000, timeoutMs: 500 })).run();

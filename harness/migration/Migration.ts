@@ -7,6 +7,7 @@ import type { MigrationRecord, MigrationSample, Side } from './MigrationRecord.j
 import { describePhase, isHookDue, judgeHooks, type HookOutcome, type PhaseHook } from './PhaseHook.js';
 import type { QmpPeer } from './QmpPeer.js';
 import { FINAL_STATUSES, sampleMigration } from './sampleMigration.js';
+import { assertParametersKnown, migrationParameters } from './migrationParameters.js';
 
 export interface MigrationEnd {
   readonly host: string;
@@ -22,6 +23,8 @@ export interface MigrationOptions {
   readonly listen: { readonly address: string; readonly port: number };
   readonly downtimeLimitMs: number;
   readonly maxBandwidthBytesPerSec: number;
+  /** QEMU avail-switchover-bandwidth; absent or 0: QEMU plans the switchover with its own estimate. */
+  readonly switchoverBandwidthBytesPerSec?: number;
   /** Ask for switchover-ack where QEMU knows it (VFIO pre-copy devices use it). */
   readonly isSwitchoverAckWanted?: boolean;
   /** QEMU ≥ 9.1: keep the destination alive on a failed load to read its error. */
@@ -66,7 +69,7 @@ export class Migration {
       uri: `tcp:${options.listen.address}:${options.listen.port}`,
       startedAtMs: controllerNowMs(), endedAtMs: 0,
       capabilities,
-      parameters: { 'downtime-limit': options.downtimeLimitMs, 'max-bandwidth': options.maxBandwidthBytesPerSec },
+      parameters: migrationParameters(options),
       blockedReasons: [], outcome: null, reason: null, finalInfo: { source: null, destination: null },
       samples: [], events: [], hooks: [], isSourceResumed: null,
       clockOffsetMs: { source: source.clockOffsetMs, destination: destination.clockOffsetMs },
@@ -107,10 +110,8 @@ export class Migration {
     // Both ends must agree (return-path and switchover-ack are negotiated on the stream).
     await this.source.qmp.execute('migrate-set-capabilities', { capabilities: list });
     await this.destination.qmp.execute('migrate-set-capabilities', { capabilities: list });
-    await this.source.qmp.execute('migrate-set-parameters', {
-      'downtime-limit': this.options.downtimeLimitMs,
-      'max-bandwidth': this.options.maxBandwidthBytesPerSec,
-    });
+    await assertParametersKnown(this.source.qmp, this.record.parameters, this.source.host);
+    await this.source.qmp.execute('migrate-set-parameters', this.record.parameters);
     const incoming: Record<string, unknown> = { uri: this.record.uri };
     if (this.options.destinationExitOnError !== undefined) incoming['exit-on-error'] = this.options.destinationExitOnError;
     await this.destination.qmp.execute('migrate-incoming', incoming);

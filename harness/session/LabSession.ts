@@ -72,6 +72,8 @@ export interface MigrateOptions {
   readonly labels?: Readonly<Record<string, string>>;
   readonly downtimeLimitMs?: number;
   readonly maxBandwidthBytesPerSec?: number;
+  /** 0: QEMU plans the switchover with its own estimate, whatever the lab file says. */
+  readonly switchoverBandwidthBytesPerSec?: number;
   readonly timeoutMs?: number;
   /** QEMU ≥ 9.1: keep the destination up after a failed load, to read its error (brief §7 D3). */
   readonly destinationExitOnError?: boolean;
@@ -317,6 +319,7 @@ export class LabSession {
         id, listen: { address: to.host.migrationAddress, port: d.migration.port },
         downtimeLimitMs: options.downtimeLimitMs ?? d.migration.downtimeLimitMs,
         maxBandwidthBytesPerSec: options.maxBandwidthBytesPerSec ?? d.migration.maxBandwidthBytesPerSec,
+        switchoverBandwidthBytesPerSec: options.switchoverBandwidthBytesPerSec ?? d.migration.switchoverBandwidthBytesPerSec ?? 0,
         timeoutMs: options.timeoutMs ?? d.timeouts.migrationMs, resumeTimeoutMs: d.timeouts.bootMs,
         ...(options.hooks !== undefined ? { hooks: options.hooks } : {}),
         ...(options.probe !== undefined ? { probe: options.probe } : {}),

@@ -67,7 +67,7 @@ describe('migration/downtime-sweep: downtime-limit swept at a fixed bandwidth (b
     const points: SweepPoint[] = [];
     for (const [i, limitMs] of LIMITS_MS.entries()) {
       const next = await lab.launchVm(this.scope, { host: hosts[(i + 1) % 2]!, role: `vm${i + 1}`, isIncoming: true });
-      const record = await lab.migrate(this.scope, vm, next, { probe, downtimeLimitMs: limitMs, maxBandwidthBytesPerSec: BANDWIDTH_BYTES_PER_SEC, labels: { downtimeLimitMs: String(limitMs) } });
+      const record = await lab.migrate(this.scope, vm, next, { probe, downtimeLimitMs: limitMs, maxBandwidthBytesPerSec: BANDWIDTH_BYTES_PER_SEC, switchoverBandwidthBytesPerSec: 0, labels: { downtimeLimitMs: String(limitMs) } });
       expect(record, `migration at downtime-limit ${limitMs} ms`).to.have.completed();
       points.push(await sweepPoint(limitMs, record, vm));
       await vm.stop();
