@@ -11,6 +11,7 @@ import { QemuProcess } from './QemuProcess.js';
 import { testVmSpec } from './testVmSpec.js';
 import { vmFiles } from './vmFiles.js';
 import type { VmSpec } from './VmSpec.js';
+import type { UnixSocketOpener } from './QemuProcess.js';
 
 const localSockets = new LocalUnixSockets();
 
@@ -58,6 +59,24 @@ describe('QemuProcess (real QEMU through LocalRunner)', function () {
     expect(await vm.isRunning()).to.equal(false);
     for (const file of [vm.files.qmpSocket, vm.files.serialSocket, vm.files.pidFile]) expect(existsSync(file), file).to.equal(false);
     expect(await vm.stop()).to.equal(outcome);
+  });
+
+  it('waits for QEMU to listen on a QMP socket whose file is already there (bind comes before listen)', async function () {
+    // The window between QEMU's bind() and listen(): connects to the socket's path are refused.
+    let refusalsLeft = 3;
+    let opens = 0;
+    const refusingFirst: UnixSocketOpener = {
+      openUnixSocket: async (path) => {
+        opens++;
+        if (refusalsLeft-- > 0) throw Object.assign(new Error(`connect ECONNREFUSED ${path}`), { code: 'ECONNREFUSED' });
+        return localSockets.openUnixSocket(path);
+      },
+    };
+    const vm = new QemuProcess(testVmSpec(workDir, 'hil-qptest-listen'), { runner, sockets: refusingFirst, binary: TEST_QEMU_BINARY, workDir });
+    vms.push(vm);
+    await vm.start();
+    expect(opens).to.equal(4);
+    expect(await vm.qmp.execute('query-status')).to.deep.include({ status: 'prelaunch' });
   });
 
   it('fails start with QEMU realize error from its log, and leaves nothing running', async function () {

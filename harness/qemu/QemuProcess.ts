@@ -8,6 +8,7 @@ import { QmpClient, type QmpClientOptions } from '../qmp/QmpClient.js';
 import { buildArgv } from './buildArgv.js';
 import { QemuInstallationError, QemuTimeoutError, QemuStartError, QemuStateError, QemuStopError } from './errors.js';
 import { installationFault } from './installationFault.js';
+import { openListeningSocket } from './openListeningSocket.js';
 import { isVmProcessAlive, killVmByPidFileCommand, probeVmProcess, signalVmProcess, type VmProcessProbe } from './probeVmProcess.js';
 import { vmFiles, type VmFiles } from './vmFiles.js';
 import type { VmSpec } from './VmSpec.js';
@@ -179,7 +180,8 @@ export class QemuProcess {
     const where = `QMP of ${this.spec.name} on ${this.where}`;
     let client: QmpClient | undefined;
     try {
-      client = new QmpClient(await this.deps.sockets.openUnixSocket(this.spec.qmpSocket), { ...this.deps.qmp, where });
+      const socket = await openListeningSocket(this.deps.sockets, this.spec.qmpSocket, () => this.isRunning(), timeoutMs);
+      client = new QmpClient(socket, { ...this.deps.qmp, where });
       await client.open({ timeoutMs });
       return client;
     } catch (error) {
