@@ -50,6 +50,20 @@ interface RawLink {
 const IP_TIMEOUT_MS = 20_000;
 
 /**
+ * TCP buffer sysctls (min, default, max bytes) of every host namespace. The kernel's defaults let
+ * a receive buffer grow to 32 MiB; on a veth with a round trip of microseconds, QEMU's migration
+ * stream then runs megabytes ahead of what the destination QEMU has loaded, while the destination
+ * shares this machine's CPUs. The stop-copy phase ends only when the destination has loaded it
+ * all, so that backlog became downtime: 100-500 ms at a 100 ms target with busy CPUs, against
+ * 11-22 ms with 512 KiB buffers (`node dist/bench/switchoverUnderLoad.js`; README). 512 KiB still
+ * holds far more than a veth's bandwidth-delay product, so throughput is the same.
+ */
+export const HOST_TCP_BUFFERS: Readonly<Record<'net.ipv4.tcp_rmem' | 'net.ipv4.tcp_wmem', string>> = {
+  'net.ipv4.tcp_rmem': '4096 131072 524288',
+  'net.ipv4.tcp_wmem': '4096 16384 524288',
+};
+
+/**
  * The lab's L2 network: a switch namespace with a bridge; per host a namespace whose bridge holds
  * a veth uplink to the switch and the host's taps; a veth from the controller into the switch.
  * `up` creates what is missing and repairs masters/state; `down` deletes every namespace and root
@@ -137,8 +151,18 @@ export class LabNetwork {
         this.ensurePort(steps, ns, tap, host.bridge, state);
       }
       if (!(bridge?.addresses.includes(host.addressCidr) ?? false)) steps.push(sh`ip -n ${ns} addr replace ${host.addressCidr} dev ${host.bridge}`);
+      if (!existing.has(ns) || !(await this.hasHostTcpBuffers(ns))) {
+        steps.push(sh`ip netns exec ${ns} sysctl -qw ${Object.entries(HOST_TCP_BUFFERS).map(([key, value]) => `${key}=${value}`)}`);
+      }
     }
     return steps;
+  }
+
+  private async hasHostTcpBuffers(ns: string): Promise<boolean> {
+    const keys = Object.keys(HOST_TCP_BUFFERS);
+    const result = await runChecked(this.runner, sh`ip netns exec ${ns} sysctl -n ${keys}`, { timeoutMs: IP_TIMEOUT_MS });
+    const values = result.stdout.trim().split('\n').map((line) => line.trim().split(/\s+/).join(' '));
+    return keys.every((key, i) => values[i] === HOST_TCP_BUFFERS[key as keyof typeof HOST_TCP_BUFFERS]);
   }
 
   private ensureBridge(steps: string[], ns: string, bridge: string, mac: string, state: LinkState | undefined): void {
