@@ -54,8 +54,8 @@ const IP_TIMEOUT_MS = 20_000;
  * a receive buffer grow to 32 MiB; on a veth with a round trip of microseconds, QEMU's migration
  * stream then runs megabytes ahead of what the destination QEMU has loaded, while the destination
  * shares this machine's CPUs. The stop-copy phase ends only when the destination has loaded it
- * all, so that backlog became downtime: 100-500 ms at a 100 ms target with busy CPUs, against
- * 11-22 ms with 512 KiB buffers (`node dist/bench/switchoverUnderLoad.js`; README). 512 KiB still
+ * all, so that backlog became downtime: up to 435 ms at a 100 ms target with busy CPUs, against
+ * 8-18 ms with 512 KiB buffers (`node dist/bench/switchoverUnderLoad.js`; README). 512 KiB still
  * holds far more than a veth's bandwidth-delay product, so throughput is the same.
  */
 export const HOST_TCP_BUFFERS: Readonly<Record<'net.ipv4.tcp_rmem' | 'net.ipv4.tcp_wmem', string>> = {
