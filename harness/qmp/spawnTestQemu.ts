@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HarnessError } from '../errors.js';
+import { LocalUnixSockets } from '../qemu/LocalUnixSockets.js';
+import { openListeningSocket } from '../qemu/openListeningSocket.js';
 
 /** Test support: a local QEMU (paused, no guest) with a QMP unix socket, killed by kill(). */
 export interface TestQemu {
@@ -68,15 +70,8 @@ export async function spawnTestQemu(
     dir,
     qmpSocket,
     output: () => chunks.join(''),
-    connect: () =>
-      new Promise<Socket>((resolve, reject) => {
-        const socket = connect(qmpSocket);
-        socket.once('connect', () => {
-          socket.off('error', reject);
-          resolve(socket);
-        });
-        socket.once('error', reject);
-      }),
+    // The socket's file is there before QEMU listens on it: a connect can be refused in between.
+    connect: async () => (await openListeningSocket(new LocalUnixSockets(), qmpSocket, async () => !hasExited, timeoutMs)) as Socket,
     kill,
   };
 }
