@@ -2,6 +2,7 @@ import { selectTraceLines } from '../qemu/parseTraceLog.js';
 import { notShown, shown, unproven, type BugObservation, type BugReproduction, type BugSignature, type SignatureMatch } from './BugReproduction.js';
 import { completedPathSignature, guestLoopGaps, preCopyWindow, switchGaps, traceGaps, type Window } from './pathEvidence.js';
 import { hexField } from './traceFields.js';
+import { wholeSpaceUnmapsBegunIn } from './wholeSpaceUnmaps.js';
 import { VIOMMU_MIGRATION_COMMIT } from './vtdBlockedDomainUnmap.js';
 
 const VIOMMU_BLOCKER: BugSignature = {
@@ -58,7 +59,7 @@ export const VTD_BLOCKED_DOMAIN_IOMMUFD: BugReproduction = {
   before: {
     description: 'a whole-space unmap during pre-copy with dirty-bitmap queries at gpa=0x0',
     match: (o) => traceSignature(o, false, (w) => {
-      const whole = inWindow(o, 'vtd_as_unmap_whole', w).length;
+      const whole = wholeSpaceUnmapsBegunIn(o.sourceTrace, w).length;
       const zero = inWindow(o, 'vfio_container_query_dirty_bitmap', w).filter((l) => hexField(l, 'gpa') === 0n).length;
       return { isShown: whole > 0 && zero > 0, text: `${whole} vtd_as_unmap_whole and ${zero} vfio_container_query_dirty_bitmap gpa=0x0 during pre-copy (outcome ${o.record?.outcome ?? 'none'})` };
     }),
@@ -66,7 +67,7 @@ export const VTD_BLOCKED_DOMAIN_IOMMUFD: BugReproduction = {
   after: {
     description: 'completed; every guest cycle seen switching inside pre-copy; per-mapping unmaps with real GPAs, NO_CLEAR bitmap queries, no whole-space unmap; the guest alive on the destination',
     match: (o) => completedPathSignature(o, (w) => {
-      const whole = inWindow(o, 'vtd_as_unmap_whole', w).length;
+      const whole = wholeSpaceUnmapsBegunIn(o.sourceTrace, w).length;
       const zero = inWindow(o, 'vfio_container_query_dirty_bitmap', w).filter((l) => hexField(l, 'gpa') === 0n).length;
       const noClear = inWindow(o, 'iommufd_backend_get_dirty_bitmap', w).filter((l) => /flags=0x1\b/.test(l.args)).length;
       if (whole > 0 || zero > 0) return { contradiction: `${whole} vtd_as_unmap_whole and ${zero} gpa=0x0 dirty queries during pre-copy`, missing: null, text: '' };

@@ -1,6 +1,6 @@
-import { selectTraceLines } from '../qemu/parseTraceLog.js';
 import { notShown, shown, unproven, type BugObservation, type BugReproduction, type SignatureMatch } from './BugReproduction.js';
 import { completedPathSignature, preCopyWindow, traceGaps, unmapNotifications } from './pathEvidence.js';
+import { wholeSpaceUnmapsBegunIn } from './wholeSpaceUnmaps.js';
 
 /** brief §4.3: the legacy unmap-bitmap failures, in error-desc or on stderr. */
 const UNMAP_ERRORS = ['vfio_container_dma_unmap(', 'UNMAP: Size of bitmap too big', 'VFIO_UNMAP_DMA with DIRTY_BITMAP'];
@@ -20,7 +20,8 @@ function bugShown(o: BugObservation): SignatureMatch {
   }
   const pre = preCopyWindow(o);
   if ('missing' in pre) return unproven([pre.missing, ...traceGaps(o, 'presence')]);
-  const whole = selectTraceLines(o.sourceTrace, 'vtd_as_unmap_whole', pre.window);
+  // "Inside pre-copy" is when the unmap began: QEMU writes its record after the loop the migration fails in.
+  const whole = wholeSpaceUnmapsBegunIn(o.sourceTrace, pre.window).map((u) => u.record);
   if (whole.length === 0) {
     return unproven([...traceGaps(o, 'presence'), `vtd_as_unmap_whole in the source trace inside pre-copy: none among ${o.sourceTrace.length} records (the error-desc alone does not say which unmap failed)`]);
   }
@@ -38,7 +39,7 @@ function fixShown(o: BugObservation): SignatureMatch {
   const errors = UNMAP_ERRORS.filter((e) => o.sourceLog.includes(e));
   if (o.record?.outcome === 'completed' && errors.length > 0) return notShown(`stderr has ${errors.map((e) => `"${e}"`).join(', ')}`);
   return completedPathSignature(o, (window) => {
-    const whole = selectTraceLines(o.sourceTrace, 'vtd_as_unmap_whole', window);
+    const whole = wholeSpaceUnmapsBegunIn(o.sourceTrace, window).map((u) => u.record);
     if (whole.length > 0) return { contradiction: `${whole.length} vtd_as_unmap_whole inside pre-copy (first: "${whole[0]!.args}")`, missing: null, text: '' };
     const unmaps = unmapNotifications(o, window);
     if (unmaps.wholeSpace.length > 0) return { contradiction: `${unmaps.wholeSpace.length} whole-space UNMAP notifications inside pre-copy (first: "${unmaps.wholeSpace[0]!.args}")`, missing: null, text: '' };

@@ -15,6 +15,8 @@ describe('verdict controls: patch 7 (vtd-blocked-domain-unmap) on recorded runs'
   const second = loadBugFixture('patch7-nofix-reproduced-2');
   // Real: the build with the fix, the same CI stage, run 20261203-135359-1d24 (its controls: bugVtdBlockedDomainUnmapFixed.test.ts).
   const fixed = loadBugFixture('patch7-series-fixed');
+  // Real: the same build, a fresh-clone stage run 20261203-175022-c6c2, whose record came after the failure.
+  const afterFailure = loadBugFixture('patch7-nofix-record-after-failure');
 
   it('each fixture says where it came from: every one of these names its real run and the files it was cut from', function () {
     expect(m2.about).to.match(/^Real: run 20261203-112408-d3f7 .*m2\.migration\.json/);
@@ -132,6 +134,22 @@ describe('verdict controls: patch 7 (vtd-blocked-domain-unmap) on recorded runs'
       const quiet = withChanges(aw39, { trace: { file: 'present', lines: noWholeSpace }, guestLoop: { ...aw39.guestLoop!, succeededCycles: 0, failedCycles: 27 } });
       expectInconclusive(judgeOnFixedBuild(quiet), /successful guest cycles: 27 of 27 failed \(0 succeeded\)/);
       expectNeverFixed(quiet);
+    });
+
+    it('the whole-space unmap the migration failed in, whose record QEMU wrote after the failure: REPRODUCED by when it began (that run said INCONCLUSIVE)', function () {
+      expect(afterFailure.about).to.match(/^Real: run 20261203-175022-c6c2 .*m1 \(failed\).*bug-verdict\.json/);
+      expect(afterFailure.recordedVerdict!.outcome).to.equal('INCONCLUSIVE');
+      const failedAtMs = afterFailure.record!.events.find((e) => e.side === 'source' && e.status === 'failed')!.hostTimestampMs;
+      const records = afterFailure.trace.lines.filter((l) => l.includes(' vtd_as_unmap_whole '));
+      expect(records[records.length - 2]).to.equal('2026-12-03T17:51:19.205524Z vtd_as_unmap_whole Device 00:01.0 start 0xfef00000 size 0xffff01100000');
+      expect(Date.parse('2026-12-03T17:51:19.205524Z')).to.be.greaterThan(failedAtMs);
+      const verdict = judge(afterFailure);
+      expect(verdict.outcome, verdict.why).to.equal('REPRODUCED');
+      expect(verdict.why).to.include('error-desc "vfio_container_dma_unmap(0x55d07a1c6e20, 0x100000000000, 0x100000000000) = -7 (Argument list too long)"');
+      expect(verdict.why).to.include('1 vtd_as_unmap_whole inside pre-copy (first: "Device 00:01.0 start 0xfef00000 size 0xffff01100000")');
+      // Without the notifications that place its beginning, the record alone is after the failure.
+      const recordOnly = afterFailure.trace.lines.filter((l) => !l.includes(' vfio_iommu_map_notify '));
+      expectInconclusive(judge(withChanges(afterFailure, { trace: { file: 'present', lines: recordOnly } })), /vtd_as_unmap_whole in the source trace inside pre-copy: none among/);
     });
 
     it('the E2BIG error-desc without vtd_as_unmap_whole inside pre-copy is not REPRODUCED', function () {

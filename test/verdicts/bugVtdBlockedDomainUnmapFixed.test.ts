@@ -56,6 +56,18 @@ describe('verdict controls: patch 7 (vtd-blocked-domain-unmap) on the real run o
       expectNeverFixed(withWhole);
     });
 
+    it('a whole-space unmap begun inside pre-copy whose record QEMU wrote after the migration: UNEXPECTED, not FIXED', function () {
+      // QEMU writes vtd_as_unmap_whole after its loop of notifications: the unmap is placed by its first one.
+      const completedAtMs = fixed.record!.events.find((e) => e.side === 'source' && e.status === 'completed')!.hostTimestampMs;
+      const begun = isoTraceLine(preCopyAtMs(2000), 'vfio_iommu_map_notify', 'iommu UNMAP @ 0xfef00000 - 0xfeffffff');
+      const record = isoTraceLine(completedAtMs + 50, 'vtd_as_unmap_whole', 'Device 00:01.0 start 0xfef00000 size 0xffff01100000');
+      const late = withChanges(fixed, trace([...fixed.trace.lines, begun, record]));
+      const verdict = judge(late);
+      expect(verdict.outcome, verdict.why).to.equal('UNEXPECTED');
+      expect(verdict.why).to.include('(1 vtd_as_unmap_whole inside pre-copy (first: "Device 00:01.0 start 0xfef00000 size 0xffff01100000"))');
+      expectNeverFixed(late);
+    });
+
     it('a whole-space UNMAP notification (the unfixed build\'s 16 TiB chunk) inside pre-copy: UNEXPECTED', function () {
       const chunk = isoTraceLine(preCopyAtMs(2000), 'vfio_iommu_map_notify', 'iommu UNMAP @ 0x100000000000 - 0x1fffffffffff');
       const verdict = judge(withChanges(fixed, trace([...fixed.trace.lines, chunk])));
