@@ -1,4 +1,7 @@
 import type { MigrationRecord, Side } from '../../harness/migration/MigrationRecord.js';
+import type { PhaseHook } from '../../harness/migration/PhaseHook.js';
+import type { QmpPeer } from '../../harness/migration/QmpPeer.js';
+import { FAILURE_HOOK_AT } from './failureSetup.js';
 
 /** The MIGRATION statuses one side reported, in order (brief §3.3). */
 export function migrationStatuses(record: MigrationRecord, side: Side): string[] {
@@ -20,4 +23,20 @@ export function vfioDeviceStates(record: MigrationRecord, side: Side, deviceId: 
  */
 export function wasFailedByCancel(record: MigrationRecord, statusAtCancel: string | null): boolean {
   return statusAtCancel === 'active' && record.outcome === 'failed' && !migrationStatuses(record, 'source').includes('cancelling');
+}
+
+/** The error-desc of the migration thread's write that QEMU's cancel race fails (wasFailedByCancel). */
+export const CANCEL_RACE_ERROR_DESC = /^(Channel error: Input\/output error|Unable to write to socket: Broken pipe)$/;
+
+/** migrate_cancel in pre-copy, remembering the source's status when it was sent (for wasFailedByCancel). */
+export function cancelInPreCopy(source: QmpPeer): { readonly hook: PhaseHook; statusAtCancel(): string | null } {
+  let status: string | null = null;
+  const hook: PhaseHook = {
+    name: 'migrate_cancel', at: FAILURE_HOOK_AT,
+    action: async () => {
+      status = (await source.execute<{ status: string }>('query-migrate')).status;
+      await source.execute('migrate_cancel');
+    },
+  };
+  return { hook, statusAtCancel: () => status };
 }

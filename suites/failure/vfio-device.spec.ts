@@ -5,7 +5,7 @@ import type { PhaseHook } from '../../harness/migration/PhaseHook.js';
 import { signalVmProcess } from '../../harness/qemu/probeVmProcess.js';
 import { requireMigratableVfioSetup, VFIO_DEVICE_ID } from '../migration/backendsSetup.js';
 import { FAILURE_HOOK_AT, FAILURE_MAX_BANDWIDTH_BYTES_PER_SEC, FAILURE_REFERENCES } from './failureSetup.js';
-import { vfioDeviceStates, wasFailedByCancel } from './migrationEvents.js';
+import { CANCEL_RACE_ERROR_DESC, cancelInPreCopy, vfioDeviceStates, wasFailedByCancel } from './migrationEvents.js';
 import { keyedIt } from '../../harness/mocha/testId.js';
 
 chai.use(migrationAssertions);
@@ -27,21 +27,14 @@ describe('failure/vfio-device: cancel and a killed destination with a VFIO devic
     await src.waitForShell(lab.lab.defaults.timeouts.bootMs);
     const bootId = await readBootId(src.openConsole());
     const dst1 = await lab.launchVm(this.scope, { host: lab.pair.destination, role: 'dst1', nics: setup.destinationNics, isIncoming: true });
-    let statusAtCancel: string | null = null;
-    const cancel: PhaseHook = {
-      name: 'migrate_cancel', at: FAILURE_HOOK_AT,
-      action: async () => {
-        statusAtCancel = (await src.qmp.execute<{ status: string }>('query-migrate')).status;
-        await src.qmp.execute('migrate_cancel');
-      },
-    };
-    const first = await lab.migrate(this.scope, src, dst1, { hooks: [cancel], maxBandwidthBytesPerSec: FAILURE_MAX_BANDWIDTH_BYTES_PER_SEC });
-    if (!wasFailedByCancel(first, statusAtCancel)) {
+    const cancel = cancelInPreCopy(src.qmp);
+    const first = await lab.migrate(this.scope, src, dst1, { hooks: [cancel.hook], maxBandwidthBytesPerSec: FAILURE_MAX_BANDWIDTH_BYTES_PER_SEC });
+    if (!wasFailedByCancel(first, cancel.statusAtCancel())) {
       expect(first.outcome, `outcome (${first.reason ?? ''})`).to.equal('cancelled');
     } else {
       this.scope.labels['ending'] = 'failed-by-cancel';
       expect(first.outcome, `outcome (${first.reason ?? ''})`).to.equal('failed');
-      expect(first.reason ?? '', 'error-desc').to.match(/^(Channel error: Input\/output error|Unable to write to socket: Broken pipe)$/);
+      expect(first.reason ?? '', 'error-desc').to.match(CANCEL_RACE_ERROR_DESC);
     }
     expectSourceDeviceRunning(vfioDeviceStates(first, 'source', VFIO_DEVICE_ID));
     expect(first.isSourceResumed).to.equal(true);
