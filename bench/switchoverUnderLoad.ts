@@ -16,8 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { loadLab } from '../harness/config/loadLab.js';
 import { LocalRunner, runChecked } from '../harness/LocalRunner.js';
-import { sh } from '../harness/shell.js';
-import { HOST_TCP_BUFFERS } from '../harness/virtual-lab/LabNetwork.js';
+import { HOST_TCP_BUFFERS, setTcpBuffersCommand, type TcpBuffers } from '../harness/virtual-lab/LabNetwork.js';
 import { labLayout } from '../harness/virtual-lab/labLayout.js';
 import { projectRoot } from '../harness/projectRoot.js';
 import type { RunResults } from '../harness/report/RunResults.js';
@@ -56,14 +55,12 @@ function median(values: readonly number[]): number {
 }
 
 /** Debian 12's defaults for a fresh namespace. */
-const KERNEL_TCP_BUFFERS = { 'net.ipv4.tcp_rmem': '4096 131072 33554432', 'net.ipv4.tcp_wmem': '4096 16384 4194304' };
+const KERNEL_TCP_BUFFERS: TcpBuffers = { 'net.ipv4.tcp_rmem': '4096 131072 33554432', 'net.ipv4.tcp_wmem': '4096 16384 4194304' };
 
 const lab = loadLab(labFile);
 const runner = new LocalRunner();
-async function setTcpBuffers(buffers: Readonly<Record<string, string>>): Promise<void> {
-  for (const host of labLayout(lab).hosts) {
-    await runChecked(runner, sh`ip netns exec ${host.namespace} sysctl -qw ${Object.entries(buffers).map(([key, value]) => `${key}=${value}`)}`);
-  }
+async function setTcpBuffers(buffers: TcpBuffers): Promise<void> {
+  for (const host of labLayout(lab).hosts) await runChecked(runner, setTcpBuffersCommand(host.namespace, buffers));
 }
 
 const limitMs = lab.defaults.limits.downtimeMs;

@@ -58,10 +58,29 @@ const IP_TIMEOUT_MS = 20_000;
  * 8-18 ms with 512 KiB buffers (`node dist/bench/switchoverUnderLoad.js`; README). 512 KiB still
  * holds far more than a veth's bandwidth-delay product, so throughput is the same.
  */
-export const HOST_TCP_BUFFERS: Readonly<Record<'net.ipv4.tcp_rmem' | 'net.ipv4.tcp_wmem', string>> = {
+export type TcpBuffers = Readonly<Record<'net.ipv4.tcp_rmem' | 'net.ipv4.tcp_wmem', string>>;
+
+export const HOST_TCP_BUFFERS: TcpBuffers = {
   'net.ipv4.tcp_rmem': '4096 131072 524288',
   'net.ipv4.tcp_wmem': '4096 16384 524288',
 };
+
+/** The command that gives namespace `ns` these TCP buffer sizes. */
+export function setTcpBuffersCommand(ns: string, buffers: TcpBuffers): string {
+  return sh`ip netns exec ${ns} sysctl -qw ${Object.entries(buffers).map(([key, value]) => `${key}=${value}`)}`;
+}
+
+function isSameTcpBuffers(a: TcpBuffers, b: TcpBuffers): boolean {
+  return a['net.ipv4.tcp_rmem'] === b['net.ipv4.tcp_rmem'] && a['net.ipv4.tcp_wmem'] === b['net.ipv4.tcp_wmem'];
+}
+
+/** Namespace `ns`'s TCP buffer sizes, as HOST_TCP_BUFFERS writes them. */
+export async function readTcpBuffers(runner: CommandRunner, ns: string): Promise<TcpBuffers> {
+  const keys = Object.keys(HOST_TCP_BUFFERS) as (keyof TcpBuffers)[];
+  const result = await runChecked(runner, sh`ip netns exec ${ns} sysctl -n ${keys}`, { timeoutMs: IP_TIMEOUT_MS });
+  const values = result.stdout.trim().split('\n').map((line) => line.trim().split(/\s+/).join(' '));
+  return { 'net.ipv4.tcp_rmem': values[0] ?? '', 'net.ipv4.tcp_wmem': values[1] ?? '' };
+}
 
 /**
  * The lab's L2 network: a switch namespace with a bridge; per host a namespace whose bridge holds
@@ -151,18 +170,9 @@ export class LabNetwork {
         this.ensurePort(steps, ns, tap, host.bridge, state);
       }
       if (!(bridge?.addresses.includes(host.addressCidr) ?? false)) steps.push(sh`ip -n ${ns} addr replace ${host.addressCidr} dev ${host.bridge}`);
-      if (!existing.has(ns) || !(await this.hasHostTcpBuffers(ns))) {
-        steps.push(sh`ip netns exec ${ns} sysctl -qw ${Object.entries(HOST_TCP_BUFFERS).map(([key, value]) => `${key}=${value}`)}`);
-      }
+      if (!existing.has(ns) || !isSameTcpBuffers(await readTcpBuffers(this.runner, ns), HOST_TCP_BUFFERS)) steps.push(setTcpBuffersCommand(ns, HOST_TCP_BUFFERS));
     }
     return steps;
-  }
-
-  private async hasHostTcpBuffers(ns: string): Promise<boolean> {
-    const keys = Object.keys(HOST_TCP_BUFFERS);
-    const result = await runChecked(this.runner, sh`ip netns exec ${ns} sysctl -n ${keys}`, { timeoutMs: IP_TIMEOUT_MS });
-    const values = result.stdout.trim().split('\n').map((line) => line.trim().split(/\s+/).join(' '));
-    return keys.every((key, i) => values[i] === HOST_TCP_BUFFERS[key as keyof typeof HOST_TCP_BUFFERS]);
   }
 
   private ensureBridge(steps: string[], ns: string, bridge: string, mac: string, state: LinkState | undefined): void {

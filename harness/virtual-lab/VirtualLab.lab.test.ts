@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalRunner, runChecked } from '../LocalRunner.js';
 import { sh } from '../shell.js';
-import { HOST_TCP_BUFFERS } from './LabNetwork.js';
+import { HOST_TCP_BUFFERS, readTcpBuffers, setTcpBuffersCommand } from './LabNetwork.js';
 import { labYamlConfig } from './labConfigFixture.js';
 import { processArgv } from './processes.js';
 import { SmokeVm } from './SmokeVm.js';
@@ -46,9 +46,6 @@ describe('VirtualLab (root: namespaces, sshd, QEMU)', function () {
     return { namespaces, links: links.sort(), pids };
   };
 
-  const tcpBuffers = async (ns: string): Promise<string[]> =>
-    (await runChecked(runner, sh`ip netns exec ${ns} sysctl -n ${Object.keys(HOST_TCP_BUFFERS)}`)).stdout.trim().split('\n').map((line) => line.trim().split(/\s+/).join(' '));
-
   /** Live processes that belong to this lab: every one of them names a file under stateDir. */
   const leftoverProcesses = (): string[] =>
     readdirSync('/proc')
@@ -80,7 +77,7 @@ describe('VirtualLab (root: namespaces, sshd, QEMU)', function () {
     expect(status.sshds.map((s) => s.banner)).to.satisfy((banners: string[]) => banners.every((b) => b.startsWith('SSH-2.0-OpenSSH')));
     expect(status.guestImages[0]?.isPresent).to.equal(true);
     expect(status.qemu.version).to.match(/^\d+\.\d+/);
-    for (const host of lab.layout.hosts) expect(await tcpBuffers(host.namespace), `TCP buffers of ${host.namespace}`).to.deep.equal(Object.values(HOST_TCP_BUFFERS));
+    for (const host of lab.layout.hosts) expect(await readTcpBuffers(runner, host.namespace), `TCP buffers of ${host.namespace}`).to.deep.equal(HOST_TCP_BUFFERS);
 
     // Key, known_hosts and sshd together: a strict ssh login lands in the host's namespace, in
     // the host's own home rather than the controller's.
@@ -109,10 +106,10 @@ describe('VirtualLab (root: namespaces, sshd, QEMU)', function () {
 
   it('sets a host namespace\'s TCP buffers back on the next up when they were changed', async () => {
     const hostB = lab.layout.hosts[1]!;
-    await runChecked(runner, sh`ip netns exec ${hostB.namespace} sysctl -qw ${'net.ipv4.tcp_rmem=4096 131072 33554432'}`);
+    await runChecked(runner, setTcpBuffersCommand(hostB.namespace, { ...HOST_TCP_BUFFERS, 'net.ipv4.tcp_rmem': '4096 131072 33554432' }));
     const result = await lab.up();
     expect(result.networkSteps).to.equal(1, 'one sysctl');
-    expect(await tcpBuffers(hostB.namespace)).to.deep.equal(Object.values(HOST_TCP_BUFFERS));
+    expect(await readTcpBuffers(runner, hostB.namespace)).to.deep.equal(HOST_TCP_BUFFERS);
   });
 
   it('repairs a deleted tap and a killed sshd on the next up', async () => {
