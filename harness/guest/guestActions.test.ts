@@ -55,21 +55,15 @@ describe('guest actions: output parsing', function () {
   });
 
   it('the loops a phase hook starts fit on one guest shell line when armed (a longer one was cut short by busybox)', async function () {
-    const shell = new GuestConsole({ argv: ['/bin/sh'], where: 'local shell', defaultTimeoutMs: 5000 });
-    shell.open();
-    try {
-      // Armed, each waits on its `read`; arm() refuses a line the guest shell would cut.
-      await shell.arm(domainCycleLine('0000:00:02.0', 10));
-      shell.close();
-      const again = new GuestConsole({ argv: ['/bin/sh'], where: 'local shell', defaultTimeoutMs: 5000 });
-      again.open();
+    // Armed, each waits on its `read` in its own shell; arm() refuses a line the guest shell would cut.
+    for (const line of [domainCycleLine('0000:00:02.0', 10), vfioLoopCommand('0000:00:02.0', { cycles: 200, maxSeconds: 5 })]) {
+      const shell = new GuestConsole({ argv: ['/bin/sh'], where: 'local shell', defaultTimeoutMs: 5000 });
+      shell.open();
       try {
-        await again.arm(vfioLoopCommand('0000:00:02.0', { cycles: 200, maxSeconds: 5 }));
+        await shell.arm(line);
       } finally {
-        again.close();
+        shell.close();
       }
-    } finally {
-      shell.close();
     }
   });
 
