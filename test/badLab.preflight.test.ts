@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExitCode } from '../harness/cli/ExitCode.js';
 import type { LabPreflight } from '../harness/host/preflightLab.js';
-import { TestSshd } from '../harness/ssh/testSshd.js';
+import { TestSshd } from './support/testSshd.js';
 import { BAD_LAB_DIR, expectedCode, expectedMessage, readBadLabCases, type BadLabCase } from './support/badLabCorpus.js';
 import { runCli } from './support/runCli.js';
 import { makeKeyPair } from './support/sshKeys.js';

@@ -1,4 +1,4 @@
-import { rejectionOf } from '../harness/rejectionOf.js';
+import { rejectionOf } from './support/rejectionOf.js';
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { appendFile, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -8,7 +8,7 @@ import { inspect } from 'node:util';
 import { causeChain } from '../harness/errors.js';
 import { runChecked } from '../harness/LocalRunner.js';
 import { SshTransport, type SshTransportOptions } from '../harness/ssh/SshTransport.js';
-import { TestSshd } from '../harness/ssh/testSshd.js';
+import { TestSshd } from './support/testSshd.js';
 import { BAD_LAB_DIR } from './support/badLabCorpus.js';
 import { runCli } from './support/runCli.js';
 import { makeKeyPair } from './support/sshKeys.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, type ConfigProblem } from './ConfigError.js';
-import { deleteLine, insertAfter, minimalLab, replaceLine } from './labFixture.js';
+import { deleteLine, insertAfter, minimalLab, replaceLine } from '../../test/support/labFixture.js';
 import { loadLab, parseLab } from './loadLab.js';
 
 /** The ConfigError parseLab throws for `text`; fails the test if it does not throw one. */

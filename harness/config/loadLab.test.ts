@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { insertAfter, minimalLab, replaceLine } from './labFixture.js';
+import { insertAfter, minimalLab, replaceLine } from '../../test/support/labFixture.js';
 import { loadLab, parseLab } from './loadLab.js';
 
 /** The checkout this test runs from (it runs compiled, from dist/). */

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError } from './ConfigError.js';
-import { minimalLab, replaceLine } from './labFixture.js';
+import { minimalLab, replaceLine } from '../../test/support/labFixture.js';
 import { parseLab } from './loadLab.js';
 
 /** qemu.default as a source build (line 24 of the minimal lab is "  default:"). */

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { InfrastructureError } from '../errors.js';
 import { parseLab } from './loadLab.js';
-import { MINIMAL_LAB_LINES } from './labFixture.js';
+import { MINIMAL_LAB_LINES } from '../../test/support/labFixture.js';
 import { withQemuBuild, withViommuAddressWidth } from './withQemuBuild.js';
 import { withViommuDefaults } from '../session/vmSpecFor.js';
 import type { VmSpec } from '../qemu/VmSpec.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { HarnessError } from '../errors.js';
-import { rejectionOf } from '../rejectionOf.js';
+import { rejectionOf } from '../../test/support/rejectionOf.js';
 import { waitForGuestShell } from './waitForGuestShell.js';
 
 /**

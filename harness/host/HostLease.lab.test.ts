@@ -10,7 +10,7 @@ import { HostLease, type HostLeaseOptions } from './HostLease.js';
 import { HostLeaseError, HostLeaseHeldError } from './HostLeaseError.js';
 import { acquirePair } from './HostLeasePair.js';
 import type { LeaseHolder } from './HostLeaseRecord.js';
-import { LabHosts } from './provisioning/labHosts.js';
+import { LabHosts } from '../../test/support/labHosts.js';
 
 /** Counts the commands that came back, so a test can wait until a waiter has really been refused once. */
 class CountingRunner implements CommandRunner {

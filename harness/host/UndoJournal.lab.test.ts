@@ -1,19 +1,19 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join, posix } from 'node:path';
+import { posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '../cli/main.js';
 import { runChecked } from '../LocalRunner.js';
 import { sh } from '../shell.js';
 import type { SshTransport } from '../ssh/SshTransport.js';
-import { LabHosts } from './provisioning/labHosts.js';
-import type { CrashPlan } from './UndoJournalCrashChild.js';
+import { LabHosts } from '../../test/support/labHosts.js';
+import type { CrashPlan } from '../../test/support/UndoJournalCrashChild.js';
 import { UndoJournal } from './UndoJournal.js';
 import { UndoJournalReplayError } from './UndoJournalError.js';
 import { preflightLab } from './preflightLab.js';
 import { replayHostJournal } from './UndoJournalRecovery.js';
 
-const CHILD = join(fileURLToPath(new URL('.', import.meta.url)), 'UndoJournalCrashChild.js');
+const CHILD = fileURLToPath(new URL('../../test/support/UndoJournalCrashChild.js', import.meta.url));
 
 /** Resolves with the child's stdout once it printed `line`; rejects if it exits first or the deadline passes. */
 function waitForLine(child: ChildProcess, line: string, timeoutMs: number): Promise<string> {

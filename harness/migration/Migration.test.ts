@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createServer } from 'node:net';
 import { QmpClient } from '../qmp/QmpClient.js';
-import { spawnTestQemu, type TestQemu } from '../qmp/spawnTestQemu.js';
+import { spawnTestQemu, type TestQemu } from '../../test/support/spawnTestQemu.js';
 import { Migration, type MigrationOptions } from './Migration.js';
 import { PhaseHookError, type PhaseHook } from './PhaseHook.js';
 

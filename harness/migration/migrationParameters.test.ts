@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { InfrastructureError } from '../errors.js';
-import { rejectionOf } from '../rejectionOf.js';
+import { rejectionOf } from '../../test/support/rejectionOf.js';
 import type { QmpPeer } from './QmpPeer.js';
 import { assertParametersKnown, migrationParameters } from './migrationParameters.js';
 

@@ -12,7 +12,7 @@ import { bootL2InL1 } from './bootL2InL1.js';
 import { migrateL2BetweenL1s } from './migrateL2BetweenL1s.js';
 import { NestedLab } from './NestedLab.js';
 import { nestedLabConfig } from './nestedLabFixture.js';
-import { nestedLabGate } from './nestedLabGate.js';
+import { nestedLabGate } from '../../test/support/nestedLabGate.js';
 import { waitForSshSessionsClosed } from './waitForSshSessionsClosed.js';
 import { waitForUdpEcho, type UdpEchoReply } from '../virtual-lab/waitForUdpEcho.js';
 

@@ -3,12 +3,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalRunner } from '../LocalRunner.js';
-import { TEST_QEMU_BINARY } from '../qmp/spawnTestQemu.js';
+import { TEST_QEMU_BINARY } from '../../test/support/spawnTestQemu.js';
 import { QemuInstallationError, QemuStartError, QemuStateError, VmSpecError } from './errors.js';
 import { probeVmProcess } from './probeVmProcess.js';
 import { LocalUnixSockets } from './LocalUnixSockets.js';
 import { QemuProcess } from './QemuProcess.js';
-import { testVmSpec } from './testVmSpec.js';
+import { testVmSpec } from '../../test/support/testVmSpec.js';
 import { vmFiles } from './vmFiles.js';
 import type { VmSpec } from './VmSpec.js';
 import type { UnixSocketOpener } from './QemuProcess.js';

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QmpClient } from '../qmp/QmpClient.js';
-import { spawnTestQemu, TEST_QEMU_BINARY, type TestQemu } from '../qmp/spawnTestQemu.js';
+import { spawnTestQemu, TEST_QEMU_BINARY, type TestQemu } from '../../test/support/spawnTestQemu.js';
 import { buildArgv } from './buildArgv.js';
 import type { VmSpec } from './VmSpec.js';
 

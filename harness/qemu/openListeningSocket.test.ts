@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Duplex } from 'node:stream';
-import { rejectionOf } from '../rejectionOf.js';
+import { rejectionOf } from '../../test/support/rejectionOf.js';
 import { SshError } from '../ssh/SshError.js';
 import { isConnectRefused, openListeningSocket } from './openListeningSocket.js';
 

@@ -3,11 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalRunner } from '../LocalRunner.js';
-import { TEST_QEMU_BINARY } from '../qmp/spawnTestQemu.js';
+import { TEST_QEMU_BINARY } from '../../test/support/spawnTestQemu.js';
 import { LocalUnixSockets } from './LocalUnixSockets.js';
 import { QemuProcess } from './QemuProcess.js';
 import { findStaleQemu, killStaleQemu } from './staleQemu.js';
-import { testVmSpec } from './testVmSpec.js';
+import { testVmSpec } from '../../test/support/testVmSpec.js';
 import { vmFiles } from './vmFiles.js';
 
 describe('findStaleQemu / killStaleQemu (real QEMU through LocalRunner)', function () {

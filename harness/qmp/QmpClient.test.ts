@@ -1,9 +1,9 @@
-import { rejectionOf } from '../rejectionOf.js';
+import { rejectionOf } from '../../test/support/rejectionOf.js';
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { QmpCommandError, QmpDisconnectedError, QmpStateError, QmpTimeoutError } from './errors.js';
 import { QmpClient } from './QmpClient.js';
-import { spawnTestQemu, TEST_QEMU_BINARY, type TestQemu } from './spawnTestQemu.js';
+import { spawnTestQemu, TEST_QEMU_BINARY, type TestQemu } from '../../test/support/spawnTestQemu.js';
 
 describe('QmpClient against real QEMU', function () {
   let qemu: TestQemu;

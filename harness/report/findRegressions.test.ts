@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { bootstrapPercentileDifference, seededRandom } from '../measure/bootstrap.js';
 import { DEFAULT_REGRESSION_OPTIONS, findRegressions } from './findRegressions.js';
-import { cellLabels, syntheticRun } from './fixtures/syntheticRun.js';
+import { cellLabels, syntheticRun } from '../../test/support/syntheticRun.js';
 import { historyEntryOf } from './HistoryEntry.js';
 
 const CELL = 'emulated / virtio-net-pci / none / 256';

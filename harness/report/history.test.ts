@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { computeTrend } from './computeTrend.js';
 import { defaultBaseline, findRegressions } from './findRegressions.js';
-import { cellLabels, syntheticRun, type SyntheticTest } from './fixtures/syntheticRun.js';
+import { cellLabels, syntheticRun, type SyntheticTest } from '../../test/support/syntheticRun.js';
 import { historyEntryOf } from './HistoryEntry.js';
 import { HistoryStore, wholeRuns } from './HistoryStore.js';
 

@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { debianTool } from './fixtures/debianTool.js';
-import { junitXsdFiles, xmllint } from './fixtures/junitXsd.js';
-import { cellLabels, syntheticRun } from './fixtures/syntheticRun.js';
+import { debianTool } from '../../test/support/debianTool.js';
+import { junitXsdFiles, xmllint } from '../../test/support/junitXsd.js';
+import { cellLabels, syntheticRun } from '../../test/support/syntheticRun.js';
 import { renderJunitXml } from './junitXml.js';
 import type { RunResults } from './RunResults.js';
 

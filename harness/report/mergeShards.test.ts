@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Mocha from 'mocha';
 import { parseShard, selectShard, shardOf } from '../mocha/selectShard.js';
-import { cellLabels, syntheticRun, writeSyntheticRun } from './fixtures/syntheticRun.js';
+import { cellLabels, syntheticRun, writeSyntheticRun } from '../../test/support/syntheticRun.js';
 import { mergeShards, missingShards } from './mergeShards.js';
 import { ReportError } from './ReportError.js';
 import { resultsSchemaProblems } from './resultsSchema.js';

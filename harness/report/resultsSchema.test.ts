@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cellLabels, syntheticRun, writeSyntheticRun } from './fixtures/syntheticRun.js';
+import { cellLabels, syntheticRun, writeSyntheticRun } from '../../test/support/syntheticRun.js';
 import { ReportError } from './ReportError.js';
 import { resultsSchema, resultsSchemaProblems } from './resultsSchema.js';
 import { loadRunResults } from './runFolders.js';

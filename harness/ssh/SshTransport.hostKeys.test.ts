@@ -1,4 +1,4 @@
-import { rejectionOf } from '../rejectionOf.js';
+import { rejectionOf } from '../../test/support/rejectionOf.js';
 import { expect } from 'chai';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { HostSpec } from '../config/types.js';
 import { SshTransport, type SshTransportOptions } from './SshTransport.js';
-import { TestSshd } from './testSshd.js';
+import { TestSshd } from '../../test/support/testSshd.js';
 
 const execFileAsync = promisify(execFile);
 

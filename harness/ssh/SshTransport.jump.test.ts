@@ -1,11 +1,11 @@
-import { rejectionOf } from '../rejectionOf.js';
+import { rejectionOf } from '../../test/support/rejectionOf.js';
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HostSpec } from '../config/types.js';
 import { SshTransport } from './SshTransport.js';
-import { TestSshd } from './testSshd.js';
+import { TestSshd } from '../../test/support/testSshd.js';
 
 
 /**

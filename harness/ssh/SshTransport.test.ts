@@ -1,4 +1,4 @@
-import { rejectionOf } from '../rejectionOf.js';
+import { rejectionOf } from '../../test/support/rejectionOf.js';
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SshError } from './SshError.js';
 import { SshTransport } from './SshTransport.js';
-import { TestSshd } from './testSshd.js';
+import { TestSshd } from '../../test/support/testSshd.js';
 
 const execFileAsync = promisify(execFile);
 

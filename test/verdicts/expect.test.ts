@@ -4,7 +4,7 @@ import { ConfigError } from '../../harness/config/ConfigError.js';
 import { ExitCode } from '../../harness/cli/ExitCode.js';
 import { runExitCode } from '../../harness/cli/runExitCode.js';
 import { checkExpectations, type RunSelection } from '../../harness/report/checkExpectations.js';
-import { syntheticRun, type SyntheticTest } from '../../harness/report/fixtures/syntheticRun.js';
+import { syntheticRun, type SyntheticTest } from '../support/syntheticRun.js';
 import type { RunResults } from '../../harness/report/RunResults.js';
 
 const FILE = `# yaml-language-server: $schema=../schema/expect.schema.json

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ExitCode } from '../../harness/cli/ExitCode.js';
 import { main } from '../../harness/cli/main.js';
 import { projectRoot } from '../../harness/projectRoot.js';
-import { syntheticRun, writeSyntheticRun } from '../../harness/report/fixtures/syntheticRun.js';
+import { syntheticRun, writeSyntheticRun } from '../support/syntheticRun.js';
 
 /** FLAKY in the regression check: `hil report --check` names it and fails past --max-flaky. */
 describe('verdicts: FLAKY in hil report --check', function () {

@@ -7,9 +7,9 @@ import type { SshTransport } from '../../ssh/SshTransport.js';
 import { UndoJournal } from '../UndoJournal.js';
 import { UndoJournalError } from '../UndoJournalError.js';
 import { detectIommuDirtyTracking } from './dirtyTracking.js';
-import { FakeKernelRunner, fakeSysfsBuildScript } from './fakeSysfs.js';
+import { FakeKernelRunner, fakeSysfsBuildScript } from '../../../test/support/fakeSysfs.js';
 import { groupViability, readIommuGroup } from './iommuGroup.js';
-import { LabHosts } from './labHosts.js';
+import { LabHosts } from '../../../test/support/labHosts.js';
 import { ProvisioningError } from './ProvisioningError.js';
 import { DeviceProvisioner } from './DeviceProvisioner.js';
 

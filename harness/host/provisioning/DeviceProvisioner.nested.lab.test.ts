@@ -7,14 +7,14 @@ import { loadLab } from '../../config/loadLab.js';
 import type { HostSpec, MdevNicSpec, VfNicSpec } from '../../config/types.js';
 import { LocalRunner, runChecked } from '../../LocalRunner.js';
 import { NestedLab } from '../../nested-lab/NestedLab.js';
-import { nestedLabGate } from '../../nested-lab/nestedLabGate.js';
+import { nestedLabGate } from '../../../test/support/nestedLabGate.js';
 import { projectRoot } from '../../projectRoot.js';
 import { sh } from '../../shell.js';
 import type { SshTransport } from '../../ssh/SshTransport.js';
 import { TeardownStack } from '../../teardown.js';
 import { HostConnections } from '../HostConnections.js';
 import { preflightLab } from '../preflightLab.js';
-import type { CrashPlan } from '../UndoJournalCrashChild.js';
+import type { CrashPlan } from '../../../test/support/UndoJournalCrashChild.js';
 import { UndoJournal } from '../UndoJournal.js';
 import { replayHostJournal } from '../UndoJournalRecovery.js';
 import { detectIommuDirtyTracking } from './dirtyTracking.js';
@@ -23,7 +23,7 @@ import { DeviceProvisioner } from './DeviceProvisioner.js';
 const environment = readEnvironment();
 const gate = nestedLabGate(environment);
 const labFile = join(projectRoot(), 'labs', 'nested.yaml');
-const CHILD = join(fileURLToPath(new URL('..', import.meta.url)), 'UndoJournalCrashChild.js');
+const CHILD = fileURLToPath(new URL('../../../test/support/UndoJournalCrashChild.js', import.meta.url));
 
 /** A lab host whose preflight found SR-IOV, with the VF NIC lab.yaml gives it. */
 interface SriovHost {

@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
-import type { CommandResult, CommandRunner, RunOptions } from '../../runner.js';
-import { sh } from '../../shell.js';
+import type { CommandResult, CommandRunner, RunOptions } from '../../harness/runner.js';
+import { sh } from '../../harness/shell.js';
 
 /**
  * TEST DOUBLE. A fake sysfs (and /dev) tree in a folder, plus a "kernel step" that, after each

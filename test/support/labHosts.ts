@@ -2,15 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
-import { readEnvironment } from '../../config/environment.js';
-import type { HostSpec, LabConfig } from '../../config/types.js';
-import { LocalRunner, runChecked } from '../../LocalRunner.js';
-import { sh } from '../../shell.js';
-import type { SshTransport } from '../../ssh/SshTransport.js';
-import { TeardownStack } from '../../teardown.js';
-import { labYamlConfig } from '../../virtual-lab/labConfigFixture.js';
-import { VirtualLab } from '../../virtual-lab/VirtualLab.js';
-import { HostConnections } from '../HostConnections.js';
+import { readEnvironment } from '../../harness/config/environment.js';
+import type { HostSpec, LabConfig } from '../../harness/config/types.js';
+import { LocalRunner, runChecked } from '../../harness/LocalRunner.js';
+import { sh } from '../../harness/shell.js';
+import type { SshTransport } from '../../harness/ssh/SshTransport.js';
+import { TeardownStack } from '../../harness/teardown.js';
+import { labYamlConfig } from '../../harness/virtual-lab/labConfigFixture.js';
+import { VirtualLab } from '../../harness/virtual-lab/VirtualLab.js';
+import { HostConnections } from '../../harness/host/HostConnections.js';
 
 /**
  * For lab tests of host changes (journal, lease, provisioning): the project's lab.yaml lab, up

@@ -1,4 +1,4 @@
-import type { Environment } from '../config/environment.js';
+import type { Environment } from '../../harness/config/environment.js';
 
 export interface NestedLabGate {
   readonly runs: boolean;

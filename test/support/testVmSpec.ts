@@ -1,5 +1,5 @@
-import { vmFiles } from './vmFiles.js';
-import type { VmSpec } from './VmSpec.js';
+import { vmFiles } from '../../harness/qemu/vmFiles.js';
+import type { VmSpec } from '../../harness/qemu/VmSpec.js';
 
 /** Test support: a small paused pc VM (no guest) with its sockets in `workDir`. */
 export function testVmSpec(workDir: string, name: string, overrides: Partial<VmSpec> = {}): VmSpec {

@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HarnessError } from '../errors.js';
-import { LocalUnixSockets } from '../qemu/LocalUnixSockets.js';
-import { openListeningSocket } from '../qemu/openListeningSocket.js';
+import { HarnessError } from '../../harness/errors.js';
+import { LocalUnixSockets } from '../../harness/qemu/LocalUnixSockets.js';
+import { openListeningSocket } from '../../harness/qemu/openListeningSocket.js';
 
 /** Test support: a local QEMU (paused, no guest) with a QMP unix socket, killed by kill(). */
 export interface TestQemu {

@@ -4,7 +4,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { HostSpec } from '../config/types.js';
+import type { HostSpec } from '../../harness/config/types.js';
 
 const run = promisify(execFile);
 

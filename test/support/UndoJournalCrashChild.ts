@@ -1,9 +1,9 @@
-import { readEnvironment } from '../config/environment.js';
-import { loadLab } from '../config/loadLab.js';
-import { sh } from '../shell.js';
-import { HostConnections } from './HostConnections.js';
-import { DeviceProvisioner } from './provisioning/DeviceProvisioner.js';
-import { UndoJournal } from './UndoJournal.js';
+import { readEnvironment } from '../../harness/config/environment.js';
+import { loadLab } from '../../harness/config/loadLab.js';
+import { sh } from '../../harness/shell.js';
+import { HostConnections } from '../../harness/host/HostConnections.js';
+import { DeviceProvisioner } from '../../harness/host/provisioning/DeviceProvisioner.js';
+import { UndoJournal } from '../../harness/host/UndoJournal.js';
 
 /**
  * A controller to kill: tests spawn this as a separate node process, let it journal changes on a
