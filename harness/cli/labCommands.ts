@@ -5,7 +5,7 @@ import { HostConnections } from '../host/HostConnections.js';
 import { formatPreflight } from '../host/formatPreflight.js';
 import { preflightLab } from '../host/preflightLab.js';
 import { VirtualLab } from '../virtual-lab/VirtualLab.js';
-import { loadLabForLabCommand, nestedLabDown, nestedLabStatus, nestedLabUp } from '../nested-lab/nestedLabCommands.js';
+import { loadLabForLabCommand, nestedLabDown, nestedLabStatus, nestedLabUp } from './nestedLabCommands.js';
 import { ExitCode } from './ExitCode.js';
 import { printPreflight } from './printPreflight.js';
 import { loadLabOption, type CliIo } from './cliSupport.js';

@@ -1,13 +1,13 @@
-import { printPreflight } from '../cli/printPreflight.js';
+import { printPreflight } from './printPreflight.js';
 import type { Command } from 'commander';
-import { ExitCode } from '../cli/ExitCode.js';
-import type { CliIo } from '../cli/cliSupport.js';
+import { ExitCode } from './ExitCode.js';
+import type { CliIo } from './cliSupport.js';
 import { readEnvironment } from '../config/environment.js';
 import { loadLab } from '../config/loadLab.js';
 import type { LabConfig } from '../config/types.js';
 import { LocalRunner } from '../LocalRunner.js';
-import { NestedLab, type NestedLabStatus } from './NestedLab.js';
-import { NestedLabError } from './NestedLabError.js';
+import { NestedLab, type NestedLabStatus } from '../nested-lab/NestedLab.js';
+import { NestedLabError } from '../nested-lab/NestedLabError.js';
 
 /** What `hil lab ... --nested` loads when --lab is left at its default. */
 export const NESTED_LAB_FILE = 'labs/nested.yaml';
