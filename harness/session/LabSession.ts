@@ -29,7 +29,7 @@ import { diagnoseGuestFailure } from './diagnosis/diagnoseGuestFailure.js';
 import { inLabSetup } from './diagnosis/inLabSetup.js';
 import type { FailurePhase } from './diagnosis/diagnoseFailure.js';
 import { LabVm } from './LabVm.js';
-import type { LinkControl } from './LinkControl.js';
+import type { LinkControl } from '../host/LinkControl.js';
 import type { TestScope } from './TestScope.js';
 import { withViommuDefaults, vmSpecFor, type VmRequest } from './vmSpecFor.js';
 import { parseTraceReadOutput, traceReadCommand, type TraceFileRead } from '../qemu/TraceFileRead.js';

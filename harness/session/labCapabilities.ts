@@ -1,7 +1,7 @@
 import type { LabConfig } from '../config/types.js';
 import { LocalRunner } from '../LocalRunner.js';
 import { VirtualLinkControl } from '../virtual-lab/VirtualLinkControl.js';
-import type { LinkControl } from './LinkControl.js';
+import type { LinkControl } from '../host/LinkControl.js';
 
 /**
  * Capabilities of the lab as a whole rather than of one host (harness/host/capabilities.ts has

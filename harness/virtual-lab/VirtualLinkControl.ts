@@ -2,7 +2,7 @@ import type { LabConfig } from '../config/types.js';
 import { HarnessError } from '../errors.js';
 import { runChecked } from '../LocalRunner.js';
 import type { CommandRunner } from '../runner.js';
-import type { LinkControl } from '../session/LinkControl.js';
+import type { LinkControl } from '../host/LinkControl.js';
 import { sh } from '../shell.js';
 import { labLayout } from './labLayout.js';
 

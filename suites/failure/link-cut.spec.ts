@@ -3,7 +3,7 @@ import { migrationAssertions } from '../../harness/assert/migrationAssertions.js
 import { readBootId } from '../../harness/guest/readBootId.js';
 import { requireCapabilities } from '../../harness/mocha/mochaContext.js';
 import type { PhaseHook } from '../../harness/migration/PhaseHook.js';
-import type { LinkControl } from '../../harness/session/LinkControl.js';
+import type { LinkControl } from '../../harness/host/LinkControl.js';
 import type { TestScope } from '../../harness/session/TestScope.js';
 import { waitFor } from '../../harness/waitFor.js';
 import { FAILURE_HOOK_AT, FAILURE_MAX_BANDWIDTH_BYTES_PER_SEC, FAILURE_REFERENCES, startSourceGuest, waitForStall } from './failureSetup.js';
