@@ -14,7 +14,7 @@ import { rmSync } from 'node:fs';
 import { loadLab } from '../harness/config/loadLab.js';
 import type { LabConfig } from '../harness/config/types.js';
 import { readEnvironment } from '../harness/config/environment.js';
-import { planQemuBuild } from '../harness/qemu/builds/buildPlan.js';
+import { planQemuBuild } from '../harness/config/buildPlan.js';
 import { ensureQemuBuilds, sourceBuildsNamed } from '../harness/qemu/builds/ensureQemuBuilds.js';
 import { entryDirOf, type BuildProgress } from '../harness/qemu/builds/QemuBuilder.js';
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { notShown, shown, unproven, type BugObservation, type BugReproduction } from './BugReproduction.js';
-import type { QemuBuildIdentity } from '../qemu/builds/QemuBuildIdentity.js';
+import type { QemuBuildIdentity } from '../config/QemuBuildIdentity.js';
 import { TRACE_NOT_READ } from '../qemu/TraceFileRead.js';
 import { VTD_BLOCKED_DOMAIN_UNMAP } from './vtdBlockedDomainUnmap.js';
 import { decideVerdict } from './decideVerdict.js';

@@ -1,5 +1,5 @@
 import type { QemuFacts } from '../host/HostFacts.js';
-import { carriesCommit, type QemuBuildIdentity } from '../qemu/builds/QemuBuildIdentity.js';
+import { carriesCommit, type QemuBuildIdentity } from '../config/QemuBuildIdentity.js';
 import type { BugReproduction } from './BugReproduction.js';
 
 /** What the QEMU under test should show for a bug: from its build identity when that tells, else its version (and commit, when it names one). */

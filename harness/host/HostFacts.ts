@@ -1,4 +1,4 @@
-import type { QemuBuildIdentity } from '../qemu/builds/QemuBuildIdentity.js';
+import type { QemuBuildIdentity } from '../config/QemuBuildIdentity.js';
 import type { IommuUnitFacts } from './provisioning/dirtyTracking.js';
 
 /** What preflight learns about a host, as plain data (results.json carries it). */

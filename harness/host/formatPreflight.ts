@@ -1,4 +1,4 @@
-import type { QemuBuildIdentity } from '../qemu/builds/QemuBuildIdentity.js';
+import type { QemuBuildIdentity } from '../config/QemuBuildIdentity.js';
 import type { LabPreflight } from './preflightLab.js';
 
 /** A readable preflight table for the terminal: facts, checks, capabilities per host. */

@@ -1,4 +1,4 @@
-import type { QemuBuildIdentity } from '../qemu/builds/QemuBuildIdentity.js';
+import type { QemuBuildIdentity } from '../config/QemuBuildIdentity.js';
 import type { ClockFacts, HostFacts, PciFunctionFacts } from './HostFacts.js';
 
 /** Turns the `key<TAB>value` lines of factsScript into HostFacts. */

@@ -1,4 +1,4 @@
-import { identityOf } from '../qemu/builds/buildPlan.js';
+import { identityOf } from '../config/buildPlan.js';
 import type { GuestImageSpec, HostSpec, LabConfig } from '../config/types.js';
 import { causeChain, errorMessage } from '../errors.js';
 import type { CommandRunner } from '../runner.js';

@@ -5,7 +5,7 @@ import type { BugVerdict } from '../../harness/bugs/decideVerdict.js';
 import type { QemuUnderTest } from '../../harness/bugs/qemuFixState.js';
 import type { HookRecord, MigrationRecord, MigrationSample } from '../../harness/migration/MigrationRecord.js';
 import { projectRoot } from '../../harness/projectRoot.js';
-import type { QemuBuildIdentity } from '../../harness/qemu/builds/QemuBuildIdentity.js';
+import type { QemuBuildIdentity } from '../../harness/config/QemuBuildIdentity.js';
 import { parseTraceReadOutput, readTraceRecords, type TraceFileRead } from '../../harness/qemu/TraceFileRead.js';
 
 /** The fixtures are data: read from the checkout, never from dist/. */

@@ -6,9 +6,9 @@ import type { CommandRunner } from '../../runner.js';
 import { raw, sh } from '../../shell.js';
 import { applyPatch } from './applyPatch.js';
 import { ensureBuildTools } from './buildTools.js';
-import type { QemuBuildPlan } from './buildPlan.js';
-import { QemuBuildError } from './QemuBuildError.js';
-import type { SourceBuildIdentity } from './QemuBuildIdentity.js';
+import type { QemuBuildPlan } from '../../config/buildPlan.js';
+import { QemuBuildError } from '../../config/QemuBuildError.js';
+import type { SourceBuildIdentity } from '../../config/QemuBuildIdentity.js';
 
 export type BuildStep = 'tools' | 'base' | 'patches' | 'configure' | 'compile' | 'install';
 

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalRunner } from '../../LocalRunner.js';
 import { applyPatch, parseApplyFailure } from './applyPatch.js';
-import type { ResolvedPatch } from './patchFiles.js';
-import { QemuBuildError } from './QemuBuildError.js';
+import type { ResolvedPatch } from '../../config/patchFiles.js';
+import { QemuBuildError } from '../../config/QemuBuildError.js';
 
 const FILE = ['#include "qemu/osdep.h"', '', 'static int one(void)', '{', '    return 1;', '}', '', 'static int two(void)', '{', '    return 2;', '}', ''].join('\n');
 

@@ -1,8 +1,8 @@
 import { runChecked } from '../../LocalRunner.js';
 import type { CommandRunner } from '../../runner.js';
 import { sh } from '../../shell.js';
-import type { ResolvedPatch } from './patchFiles.js';
-import { QemuBuildError } from './QemuBuildError.js';
+import type { ResolvedPatch } from '../../config/patchFiles.js';
+import { QemuBuildError } from '../../config/QemuBuildError.js';
 
 /** Where a patch stopped applying: the file it patches and the hunk (1-based within that file). */
 export interface PatchFailure {

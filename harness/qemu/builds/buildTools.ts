@@ -1,7 +1,7 @@
 import { runChecked } from '../../LocalRunner.js';
 import type { CommandRunner } from '../../runner.js';
 import { sh } from '../../shell.js';
-import { QemuBuildError } from './QemuBuildError.js';
+import { QemuBuildError } from '../../config/QemuBuildError.js';
 
 /** Debian packages a QEMU build needs on the build machine, and what each is for. */
 export const BUILD_PACKAGES: Readonly<Record<string, string>> = {

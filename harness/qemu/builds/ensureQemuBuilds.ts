@@ -6,11 +6,11 @@ import { LocalRunner, runChecked } from '../../LocalRunner.js';
 import type { CommandRunner } from '../../runner.js';
 import { sh } from '../../shell.js';
 import type { Environment } from '../../config/environment.js';
-import { planQemuBuild, type QemuBuildPlan } from './buildPlan.js';
+import { planQemuBuild, type QemuBuildPlan } from '../../config/buildPlan.js';
 import { ensureBaseArchive } from './fetchBase.js';
 import { installBuild } from './installBuild.js';
 import { QemuBuilder, type BuildProgress, type QemuBuildResult } from './QemuBuilder.js';
-import { QemuBuildError } from './QemuBuildError.js';
+import { QemuBuildError } from '../../config/QemuBuildError.js';
 
 export interface BuiltQemu {
   readonly plan: QemuBuildPlan;

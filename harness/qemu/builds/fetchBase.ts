@@ -5,7 +5,7 @@ import type { QemuSourceBase } from '../../config/types.js';
 import type { CommandRunner } from '../../runner.js';
 import { sh } from '../../shell.js';
 import { controllerMirror, readControllerAptSources } from '../../nested-lab/TrixieApt.js';
-import { QemuBuildError } from './QemuBuildError.js';
+import { QemuBuildError } from '../../config/QemuBuildError.js';
 
 const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 /** Source lists younger than this are reused, so a warm cache needs no network at all. */

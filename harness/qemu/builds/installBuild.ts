@@ -3,7 +3,7 @@ import { posix } from 'node:path';
 import { runChecked } from '../../LocalRunner.js';
 import type { CommandRunner } from '../../runner.js';
 import { sh } from '../../shell.js';
-import type { QemuBuildPlan } from './buildPlan.js';
+import type { QemuBuildPlan } from '../../config/buildPlan.js';
 
 /** Firmware folders of the host's own Debian packages: the build installs no blobs (--disable-install-blobs). */
 export const FIRMWARE_DIRS = ['/usr/share/qemu', '/usr/share/seabios', '/usr/lib/ipxe/qemu'] as const;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { QemuBuildSpec, QemuSourceBase, QemuSourceSpec } from '../../config/types.js';
+import type { QemuBuildSpec, QemuSourceBase, QemuSourceSpec } from './types.js';
 import type { BinaryBuildIdentity, SourceBuildIdentity, QemuBuildIdentity } from './QemuBuildIdentity.js';
 import { leftOutCommitOf, resolvePatches, type ResolvedPatch } from './patchFiles.js';
 

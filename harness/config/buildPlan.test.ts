@@ -2,11 +2,11 @@ import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { QemuBuildSpec, QemuSourceSpec } from '../../config/types.js';
+import type { QemuBuildSpec, QemuSourceSpec } from './types.js';
 import { identityOf, planQemuBuild } from './buildPlan.js';
 import { upstreamCommitOf } from './patchFiles.js';
 import { carriesCommit } from './QemuBuildIdentity.js';
-import { nearestEntry } from './QemuBuilder.js';
+import { nearestEntry } from '../qemu/builds/QemuBuilder.js';
 import { QemuBuildError } from './QemuBuildError.js';
 
 const SHA = (digit: string): string => digit.repeat(40);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { PatchApplyMode, PatchEntrySpec } from '../../config/types.js';
+import type { PatchApplyMode, PatchEntrySpec } from './types.js';
 import { QemuBuildError } from './QemuBuildError.js';
 
 /** One patch file as the build applies it. */

@@ -1,4 +1,4 @@
-import { InfrastructureError } from '../../errors.js';
+import { InfrastructureError } from '../errors.js';
 
 /**
  * A QEMU source build that could not be made: a patch that does not apply, a configure or compile
