@@ -1,5 +1,5 @@
 import type { Expectation } from '../config/loadExpectations.js';
-import type { Diagnosis } from '../session/diagnosis/diagnoseFailure.js';
+import type { Diagnosis } from './Diagnosis.js';
 import type { HostPreflight } from '../host/preflightHost.js';
 import type { Measurements } from '../migration/MigrationRecord.js';
 

@@ -27,7 +27,7 @@ import { sh } from '../shell.js';
 import { detectLabAbilities, isLabCapability, type LabAbilities, type LabCapability } from './labCapabilities.js';
 import { diagnoseGuestFailure } from './diagnosis/diagnoseGuestFailure.js';
 import { inLabSetup } from './diagnosis/inLabSetup.js';
-import type { FailurePhase } from './diagnosis/diagnoseFailure.js';
+import type { FailurePhase } from '../report/Diagnosis.js';
 import { LabVm } from './LabVm.js';
 import type { LinkControl } from '../host/LinkControl.js';
 import type { TestScope } from './TestScope.js';

@@ -5,7 +5,7 @@ import type { QmpClient } from '../qmp/QmpClient.js';
 import { errorMessage, HarnessError } from '../errors.js';
 import { waitForGuestShell } from '../guest/waitForGuestShell.js';
 import type { ProbeReply, ProbeStream } from '../measure/ProbeStream.js';
-import type { FailurePhase } from './diagnosis/diagnoseFailure.js';
+import type { FailurePhase } from '../report/Diagnosis.js';
 
 /**
  * Turns a failure of the guest before the behaviour under test (a boot that never reached its

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Artifact, MigrationResult } from '../report/RunResults.js';
 import { TeardownStack } from '../teardown.js';
-import type { Diagnosis } from './diagnosis/diagnoseFailure.js';
+import type { Diagnosis } from '../report/Diagnosis.js';
 
 /**
  * What one test gathers while it runs: its teardown stack, its artifacts folder, labels, and the

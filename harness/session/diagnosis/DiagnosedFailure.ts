@@ -1,5 +1,5 @@
 import { HarnessError } from '../../errors.js';
-import type { Diagnosis } from './diagnoseFailure.js';
+import type { Diagnosis } from '../../report/Diagnosis.js';
 
 /**
  * A failure whose lab-or-product verdict came from its diagnosis (phase and control run), not

@@ -1,3 +1,5 @@
+import type { ControlRun, Diagnosis, FailurePhase } from '../../report/Diagnosis.js';
+
 /**
  * Lab ERROR or product FAIL, decided by what the run was doing when it failed (design.md §7,
  * "Diagnosis, not exception class") and, where that is ambiguous, by a control run.
@@ -12,19 +14,6 @@
  *   is nothing of the product in the boot: ERROR.
  * - under-test: the behaviour the test is about (the migration and what follows): FAIL.
  */
-export type FailurePhase = 'lab-setup' | 'guest-boot' | 'device-preparation' | 'under-test';
-
-export interface ControlRun {
-  /** The control VM's name and host. */
-  readonly vm: string;
-  readonly host: string;
-  readonly hasBooted: boolean;
-  /** Why the control did not boot (its error), or what showed it booted. */
-  readonly detail: string;
-  /** Report paths of the control's console transcript and serial log. */
-  readonly artifacts: readonly string[];
-}
-
 export interface FailureFacts {
   readonly phase: FailurePhase;
   /** The devices under test the failed VM had ("mdev hil0 (uuid …)", "vIOMMU intel-iommu"); empty: none. */
@@ -35,17 +24,6 @@ export interface FailureFacts {
   readonly controlError?: string;
   /** Report paths of the failed VM's console transcript and serial log. */
   readonly artifacts?: readonly string[];
-}
-
-export interface Diagnosis {
-  readonly outcome: 'ERROR' | 'FAIL';
-  readonly phase: FailurePhase;
-  readonly devicesUnderTest: readonly string[];
-  readonly control: ControlRun | null;
-  /** Report paths of the failed VM's console transcript and serial log (the control's are in `control`). */
-  readonly artifacts: readonly string[];
-  /** One sentence a reader of the report acts on. */
-  readonly why: string;
 }
 
 /** Whether a failure in this phase with these devices needs a control run before it can be judged. */

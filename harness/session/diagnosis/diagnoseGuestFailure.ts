@@ -4,7 +4,8 @@ import type { LaunchOptions } from '../LabSession.js';
 import type { TestScope } from '../TestScope.js';
 import { DiagnosedFailure } from './DiagnosedFailure.js';
 import { devicesUnderTest, withoutDevicesUnderTest } from './devicesUnderTest.js';
-import { diagnoseFailure, needsControl, type ControlRun, type FailurePhase } from './diagnoseFailure.js';
+import type { ControlRun, FailurePhase } from '../../report/Diagnosis.js';
+import { diagnoseFailure, needsControl } from './diagnoseFailure.js';
 
 export interface GuestFailureContext {
   readonly scope: TestScope;
