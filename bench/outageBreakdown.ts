@@ -7,7 +7,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { outageBreakdown } from '../harness/measure/outageBreakdown.js';
+import { outageBreakdown } from '../harness/migration/outageBreakdown.js';
 import { summarize } from '../harness/measure/statistics.js';
 import type { MigrationRecord } from '../harness/migration/MigrationRecord.js';
 

@@ -7,7 +7,7 @@ import { loadExpectations, type ExpectationFile } from '../config/loadExpectatio
 import { withQemuBuild, withViommuAddressWidth } from '../config/withQemuBuild.js';
 import { bugRunSelection } from '../bugs/bugCatalogue.js';
 import { causeChain, InfrastructureError } from '../errors.js';
-import { MEASUREMENT_UNITS } from '../measure/computeMeasurements.js';
+import { MEASUREMENT_UNITS } from '../migration/computeMeasurements.js';
 import { createHilMocha } from '../mocha/createHilMocha.js';
 import { parseShard, selectShard } from '../mocha/selectShard.js';
 import { collectTestIds, specFileKey } from '../mocha/testId.js';

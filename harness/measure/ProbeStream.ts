@@ -1,6 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { HarnessError } from '../errors.js';
 import { controllerNowMs } from '../host/measureClockOffset.js';
+import type { OutageReport } from '../migration/MigrationRecord.js';
 
 /** Datagram layout: "HILP", u32 sequence, f64 send time (controller ms). The echo returns it as is. */
 const MAGIC = 0x48494c50;
@@ -10,20 +11,6 @@ export interface ProbeReply {
   readonly seq: number;
   readonly sentAtMs: number;
   readonly receivedAtMs: number;
-}
-
-export interface OutageReport {
-  /** Longest time between two consecutive replies inside the window (ms): what a client sees. */
-  readonly guestOutageMs: number;
-  /** When that gap started and ended (controller clock). */
-  readonly gapStartMs: number | null;
-  readonly gapEndMs: number | null;
-  readonly sent: number;
-  readonly received: number;
-  readonly lost: number;
-  readonly rateHz: number;
-  /** When each reply in the window arrived (controller clock): the report's timeline draws them. */
-  readonly replyTimesMs?: readonly number[];
 }
 
 /**

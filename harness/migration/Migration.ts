@@ -1,8 +1,8 @@
 import { controllerNowMs } from '../host/measureClockOffset.js';
 import { errorMessage, HarnessError } from '../errors.js';
-import { computeMeasurements } from '../measure/computeMeasurements.js';
-import { outageBreakdown } from '../measure/outageBreakdown.js';
-import type { ProbeStream } from '../measure/ProbeStream.js';
+import { computeMeasurements } from './computeMeasurements.js';
+import { outageBreakdown } from './outageBreakdown.js';
+import type { MigrationProbe } from './MigrationProbe.js';
 import type { MigrationRecord, MigrationSample, Side } from './MigrationRecord.js';
 import { describePhase, isHookDue, judgeHooks, type HookOutcome, type PhaseHook } from './PhaseHook.js';
 import type { QmpPeer } from './QmpPeer.js';
@@ -35,7 +35,7 @@ export interface MigrationOptions {
   /** How long the destination may take to RESUME after the source completes. */
   readonly resumeTimeoutMs?: number;
   readonly hooks?: readonly PhaseHook[];
-  readonly probe?: ProbeStream;
+  readonly probe?: MigrationProbe;
   /** Sees each query-migrate sample as it is taken (terminal progress); must not throw. */
   readonly onSample?: (sample: MigrationSample) => void;
 }

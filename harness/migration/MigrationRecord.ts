@@ -1,7 +1,21 @@
-import type { OutageBreakdown } from '../measure/outageBreakdown.js';
-import type { OutageReport } from '../measure/ProbeStream.js';
+import type { OutageBreakdown } from './outageBreakdown.js';
 
 export type Side = 'source' | 'destination';
+
+/** The probe's view of a migration's window (measure/ProbeStream measures it). */
+export interface OutageReport {
+  /** Longest time between two consecutive replies inside the window (ms): what a client sees. */
+  readonly guestOutageMs: number;
+  /** When that gap started and ended (controller clock). */
+  readonly gapStartMs: number | null;
+  readonly gapEndMs: number | null;
+  readonly sent: number;
+  readonly received: number;
+  readonly lost: number;
+  readonly rateHz: number;
+  /** When each reply in the window arrived (controller clock): the report's timeline draws them. */
+  readonly replyTimesMs?: readonly number[];
+}
 
 /** A QMP event as the migration saw it, with QEMU's host timestamp and our receive time. */
 export interface EventRecord {

@@ -1,4 +1,4 @@
-import { MEASUREMENT_UNITS } from '../measure/computeMeasurements.js';
+import { MEASUREMENT_UNITS } from '../migration/computeMeasurements.js';
 import type { Measurements } from '../migration/MigrationRecord.js';
 import { isFlaky } from './outcomeRank.js';
 import type { AttemptResult, ExpectationReport, MigrationResult, RunResults, TestResult } from './RunResults.js';

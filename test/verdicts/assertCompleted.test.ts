@@ -1,6 +1,6 @@
 import * as chai from 'chai';
 import { migrationAssertions } from '../../harness/assert/migrationAssertions.js';
-import type { OutageReport } from '../../harness/measure/ProbeStream.js';
+import type { OutageReport } from '../../harness/migration/MigrationRecord.js';
 import { completedRecord } from './recordFixture.js';
 
 chai.use(migrationAssertions);

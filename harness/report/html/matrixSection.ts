@@ -1,4 +1,4 @@
-import { MEASUREMENT_UNITS } from '../../measure/computeMeasurements.js';
+import { MEASUREMENT_UNITS } from '../../migration/computeMeasurements.js';
 import type { Finding } from '../findRegressions.js';
 import { CELL_METRICS, type CellSummary } from '../matrixCells.js';
 import { anchor, badge, ms } from './format.js';

@@ -1,4 +1,4 @@
-import { MEASUREMENT_UNITS } from '../../measure/computeMeasurements.js';
+import { MEASUREMENT_UNITS } from '../../migration/computeMeasurements.js';
 import { findRegressions, type RegressionOptions } from '../findRegressions.js';
 import { historyEntryOf } from '../HistoryEntry.js';
 import { CELL_METRICS, summarizeCells, type CellSummary } from '../matrixCells.js';

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { outageBreakdown } from '../../measure/outageBreakdown.js';
+import { outageBreakdown } from '../../migration/outageBreakdown.js';
 import type { MigrationRecord } from '../../migration/MigrationRecord.js';
 import type { MigrationResult } from '../RunResults.js';
 import { html, type SafeHtml } from './safeHtml.js';

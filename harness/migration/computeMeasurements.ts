@@ -1,5 +1,5 @@
 import { outageBreakdown } from './outageBreakdown.js';
-import type { EventRecord, Measurements, MigrationRecord } from '../migration/MigrationRecord.js';
+import type { EventRecord, Measurements, MigrationRecord } from './MigrationRecord.js';
 
 function num(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { EventRecord, MigrationRecord } from '../migration/MigrationRecord.js';
+import type { EventRecord, MigrationRecord } from './MigrationRecord.js';
 import { computeMeasurements } from './computeMeasurements.js';
 import { outageBreakdown } from './outageBreakdown.js';
 

@@ -1,4 +1,4 @@
-import type { EventRecord, MigrationRecord } from '../migration/MigrationRecord.js';
+import type { EventRecord, MigrationRecord } from './MigrationRecord.js';
 
 export type OutageFlagCode = 'OUTAGE_BEFORE_STOP' | 'OUTAGE_PARTS_DO_NOT_ADD_UP' | 'OUTAGE_CLOCKS_DISAGREE';
 
