@@ -16,15 +16,20 @@
  * - virtual-lab and nested-lab provide the hosts: images, networks and L1 VMs built with local
  *   commands, SSH and QMP. They know nothing of VM specs or migrations, so they sit below qemu;
  *   nested-lab builds on virtual-lab's pieces, so it is the higher of the two. qemu/builds fetches
- *   its base sources through the controller's apt mirror that nested-lab also uses.
+ *   its base sources through the controller's apt mirror that nested-lab also uses. The link
+ *   control the virtual lab implements (host/LinkControl) is declared with the hosts.
  * - qemu/builds belongs to qemu. The identity of a build (what lab.yaml asks for, with its patch
- *   hashes) is derived from the config alone and lives in config/, because host preflight records
- *   it among the host's facts.
+ *   hashes: config/QemuBuildIdentity, config/buildPlan) is derived from the config alone and
+ *   lives in config/, because host preflight records it among the host's facts.
+ * - migration owns its record, and the figures computed from the record alone when it ends
+ *   (computeMeasurements, outageBreakdown); it asks the probe beside it through MigrationProbe.
+ *   measure keeps what produces data alongside a migration (ProbeStream) and what summarises many
+ *   (statistics, bootstrap).
  * - guest actions are phase hooks of a migration (domain switch loop, bind, reset) driven through
  *   the console, so guest is a peer of measure and assert, above migration.
- * - session (LabSession, LabVm, diagnosis) puts the layers together for one test and is what a
- *   report records a diagnosis from, so it sits above report... except that a report stores the
- *   diagnosis' plain data: that type lives in report/.
+ * - session (LabSession, LabVm, diagnosis) puts the layers together for one test and writes what
+ *   the report reads, so it sits above report; the diagnosis a report stores is declared in
+ *   report/Diagnosis.
  * - mocha wires sessions into mocha's root hooks and reporter; bugs builds bug-reproduction tests
  *   on mocha's context; cli drives everything and is the top.
  *
@@ -33,9 +38,13 @@
  * test of the host lease runs the CLI).
  *
  * Outside harness/: suites and bench may import any of harness/ (they are its users); nothing in
- * harness/ imports suites/, bench/ or test/. Shipped files (harness/, suites/, bin/) import
- * neither test/ nor a devDependency, except unit tests (*.test.ts, *.lab.test.ts) which do not
- * ship as tests but sit beside their module.
+ * harness/ imports suites/, bench/ or bin/. Shipped modules (harness/, suites/, bin/) import
+ * neither test/ nor a devDependency: the package is installed without either. Tests beside their
+ * module may import both; they run only in the project's own test stages. mocha and chai are
+ * run-time dependencies: `hil run` loads the suites through mocha's API and the suites use chai.
+ *
+ * Cycles are checked module by module (no-circular) for imports that exist at run time; a cycle
+ * through `import type` only is erased by the compiler and loads in any order.
  */
 
 /** Bottom first. Each entry is one layer; a layer with several folders lists peers. */
