@@ -16,7 +16,7 @@ import { HostConnections } from '../harness/host/HostConnections.js';
 import { LocalRunner } from '../harness/LocalRunner.js';
 import { bootL2InL1 } from '../harness/nested-lab/bootL2InL1.js';
 import { NestedLab } from '../harness/nested-lab/NestedLab.js';
-import { nestedLabConfig } from '../harness/nested-lab/nestedLabFixture.js';
+import { nestedLabConfig } from '../test/support/nestedLabFixture.js';
 import { waitForSshSessionsClosed } from '../harness/nested-lab/waitForSshSessionsClosed.js';
 
 async function timed<T>(action: () => Promise<T>): Promise<{ value: T; ms: number }> {

@@ -33,7 +33,7 @@ import { LocalRunner } from '../harness/LocalRunner.js';
 import type { L1Tuning } from '../harness/nested-lab/l1QemuArgv.js';
 import { bootOutcomeOf, formatBootTable, l1HealthFindings, summariseBoots, type L2BootRecord } from '../harness/nested-lab/l2BootTally.js';
 import { NestedLab } from '../harness/nested-lab/NestedLab.js';
-import { nestedLabConfig } from '../harness/nested-lab/nestedLabFixture.js';
+import { nestedLabConfig } from '../test/support/nestedLabFixture.js';
 import { waitForSshSessionsClosed } from '../harness/nested-lab/waitForSshSessionsClosed.js';
 import type { VmNic } from '../harness/qemu/VmSpec.js';
 import { LabSession } from '../harness/session/LabSession.js';

@@ -11,7 +11,7 @@ import { SshTransport } from '../ssh/SshTransport.js';
 import { bootL2InL1 } from './bootL2InL1.js';
 import { migrateL2BetweenL1s } from './migrateL2BetweenL1s.js';
 import { NestedLab } from './NestedLab.js';
-import { nestedLabConfig } from './nestedLabFixture.js';
+import { nestedLabConfig } from '../../test/support/nestedLabFixture.js';
 import { nestedLabGate } from '../../test/support/nestedLabGate.js';
 import { waitForSshSessionsClosed } from './waitForSshSessionsClosed.js';
 import { waitForUdpEcho, type UdpEchoReply } from '../virtual-lab/waitForUdpEcho.js';

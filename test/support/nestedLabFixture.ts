@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadLab, parseLab } from '../config/loadLab.js';
-import type { LabConfig } from '../config/types.js';
-import { projectRoot } from '../projectRoot.js';
+import { loadLab, parseLab } from '../../harness/config/loadLab.js';
+import type { LabConfig } from '../../harness/config/types.js';
+import { projectRoot } from '../../harness/projectRoot.js';
 
 export const NESTED_LAB_YAML = join(projectRoot(), 'labs', 'nested.yaml');
 
