@@ -1,7 +1,7 @@
 import { QemuStartError } from '../qemu/errors.js';
 import { readTraceRecords, TRACE_NOT_READ } from '../qemu/TraceFileRead.js';
 import type { PhaseHook } from '../migration/PhaseHook.js';
-import type { LaunchOptions } from '../session/LabSession.js';
+import type { LaunchOptions } from '../session/LaunchOptions.js';
 import type { LabVm } from '../session/LabVm.js';
 import type { BugObservation } from './BugReproduction.js';
 

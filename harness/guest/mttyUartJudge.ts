@@ -1,5 +1,16 @@
-import type { MttyUartReading } from './mttyUartState.js';
 import { LCR_DLAB, LSR_DATA_READY, LSR_EMPTY, MAX_QUEUED_BYTES, type MttyUartPlan } from './mttyUartPlan.js';
+
+/**
+ * What the guest read from the UART: each register under the name the command gave it (null
+ * when the read returned nothing, or was not made), and the bytes RBR returned, in order.
+ */
+export interface MttyUartReading {
+  readonly registers: ReadonlyMap<string, number | null>;
+  readonly receivedBytes: readonly number[];
+  /** Lines the command printed about a step that failed (a write dd refused, a missing BAR file). */
+  readonly failures: readonly string[];
+  readonly isComplete: boolean;
+}
 
 /** One register read and the value it must have, with what that value stands for. */
 export interface RegisterExpectation {

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compareMttyUart, expectedAfterMigration, expectedAfterSetUp, formatUartMismatches, formatUartReading } from './mttyUartJudge.js';
 import { MAX_QUEUED_BYTES, mttyUartPlan, type MttyUartPlan } from './mttyUartPlan.js';
-import { mttyUartReadBackCommand, mttyUartSetUpCommand, parseMttyUartOutput, setUpMttyUart, type MttyUartReading } from './mttyUartState.js';
+import type { MttyUartReading } from './mttyUartJudge.js';
+import { mttyUartReadBackCommand, mttyUartSetUpCommand, parseMttyUartOutput, setUpMttyUart } from './mttyUartState.js';
 import type { CommandRunner } from '../runner.js';
 
 const PLAN: MttyUartPlan = { leg: 1, lcr: 0x1b, dll: 0x34, dlm: 0x12, ier: 0x0c, mcr: 0x34, scr: 0xa5, queuedBytes: [0x11, 0x22, 0x33] };

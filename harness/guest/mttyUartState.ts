@@ -1,20 +1,8 @@
 import type { CommandResult, CommandRunner } from '../runner.js';
 import { sh } from '../shell.js';
 import { GuestActionError } from './GuestActionError.js';
-import { compareMttyUart, expectedAfterSetUp, formatUartMismatches } from './mttyUartJudge.js';
+import { compareMttyUart, expectedAfterSetUp, formatUartMismatches, type MttyUartReading } from './mttyUartJudge.js';
 import { FCR_ENABLE_AND_CLEAR, LCR_DLAB, MAX_QUEUED_BYTES, UART_REGISTER_OFFSET as OFFSET, type MttyUartPlan } from './mttyUartPlan.js';
-
-/**
- * What the guest read from the UART: each register under the name the command gave it (null
- * when the read returned nothing, or was not made), and the bytes RBR returned, in order.
- */
-export interface MttyUartReading {
-  readonly registers: ReadonlyMap<string, number | null>;
-  readonly receivedBytes: readonly number[];
-  /** Lines the command printed about a step that failed (a write dd refused, a missing BAR file). */
-  readonly failures: readonly string[];
-  readonly isComplete: boolean;
-}
 
 /** The port's I/O BAR as sysfs offers it: reads and writes of 1 byte become inb/outb at BAR + offset. */
 export function uartResourcePath(bdf: string): string {

@@ -1,5 +1,4 @@
 import { InfrastructureError } from '../errors.js';
-import type { MigrationOptions } from './Migration.js';
 import type { QmpPeer } from './QmpPeer.js';
 
 /** The lab file key behind each QEMU migration parameter, for errors that say what to change. */
@@ -14,7 +13,14 @@ const LAB_KEY: Readonly<Record<string, string>> = {
  * only sent when asked for: 0 is QEMU's default (plan with its own estimate), and QEMU before 8.2
  * does not know the parameter.
  */
-export function migrationParameters(options: Pick<MigrationOptions, 'downtimeLimitMs' | 'maxBandwidthBytesPerSec' | 'switchoverBandwidthBytesPerSec'>): Record<string, number> {
+/** The rates a migration is asked for (MigrationOptions carries them). */
+export interface MigrationRates {
+  readonly downtimeLimitMs: number;
+  readonly maxBandwidthBytesPerSec: number;
+  readonly switchoverBandwidthBytesPerSec?: number;
+}
+
+export function migrationParameters(options: MigrationRates): Record<string, number> {
   const parameters: Record<string, number> = { 'downtime-limit': options.downtimeLimitMs, 'max-bandwidth': options.maxBandwidthBytesPerSec };
   const switchover = options.switchoverBandwidthBytesPerSec ?? 0;
   if (switchover > 0) parameters['avail-switchover-bandwidth'] = switchover;

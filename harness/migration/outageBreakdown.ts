@@ -1,35 +1,4 @@
-import type { EventRecord, MigrationRecord } from './MigrationRecord.js';
-
-export type OutageFlagCode = 'OUTAGE_BEFORE_STOP' | 'OUTAGE_PARTS_DO_NOT_ADD_UP' | 'OUTAGE_CLOCKS_DISAGREE';
-
-export interface OutageFlag {
-  readonly code: OutageFlagCode;
-  readonly text: string;
-}
-
-/**
- * The guest outage seen by the probe, cut at the source's STOP and the destination's RESUME, all on
- * the controller's clock. The parts add up to the outage when the probe's longest gap spans the
- * pause: `beforeStopMs + pauseMs + afterResumeMs = outageMs`.
- */
-export interface OutageBreakdown {
-  /** One probe period: no part is known more finely than this. */
-  readonly resolutionMs: number;
-  /** The probe's longest gap (controller clock, ms): last reply before it, first reply after it. */
-  readonly outageStartMs: number;
-  readonly outageEndMs: number;
-  readonly outageMs: number;
-  /** Source STOP and destination RESUME, each moved by its host's measured clock offset. */
-  readonly stopMs: number;
-  readonly resumeMs: number;
-  /** From the last reply before the outage to STOP (0 when the outage began after STOP). */
-  readonly beforeStopMs: number;
-  /** STOP → RESUME: the pause window. */
-  readonly pauseMs: number;
-  /** From RESUME to the first reply: the network finding the guest again (self-announce, MAC learning). */
-  readonly afterResumeMs: number;
-  readonly flags: readonly OutageFlag[];
-}
+import type { EventRecord, MigrationRecord, OutageBreakdown, OutageFlag } from './MigrationRecord.js';
 
 /** Source statuses QEMU reports only once the guest is stopped (precopy). */
 const STOPPED_STATUSES = new Set(['device', 'pre-switchover', 'completed']);

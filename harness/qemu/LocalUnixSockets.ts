@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import type { UnixSocketOpener } from './QemuProcess.js';
+import type { UnixSocketOpener } from './openListeningSocket.js';
 
 /** Opens unix sockets on the controller itself: the LocalRunner counterpart of SshTransport.openUnixSocket. */
 export class LocalUnixSockets implements UnixSocketOpener {

@@ -11,7 +11,7 @@ import { QemuProcess } from './QemuProcess.js';
 import { testVmSpec } from '../../test/support/testVmSpec.js';
 import { vmFiles } from './vmFiles.js';
 import type { VmSpec } from './VmSpec.js';
-import type { UnixSocketOpener } from './QemuProcess.js';
+import type { UnixSocketOpener } from './openListeningSocket.js';
 
 const localSockets = new LocalUnixSockets();
 

@@ -8,7 +8,7 @@ import { QmpClient, type QmpClientOptions } from '../qmp/QmpClient.js';
 import { buildArgv } from './buildArgv.js';
 import { QemuInstallationError, QemuTimeoutError, QemuStartError, QemuStateError, QemuStopError } from './errors.js';
 import { installationFault } from './installationFault.js';
-import { openListeningSocket } from './openListeningSocket.js';
+import { openListeningSocket, type UnixSocketOpener } from './openListeningSocket.js';
 import { isVmProcessAlive, killVmByPidFileCommand, probeVmProcess, signalVmProcess, type VmProcessProbe } from './probeVmProcess.js';
 import { vmFiles, type VmFiles } from './vmFiles.js';
 import type { VmSpec } from './VmSpec.js';
@@ -17,10 +17,6 @@ import { becomesTrue, waitFor } from '../waitFor.js';
 export type VmState = 'created' | 'starting' | 'running' | 'stopped';
 
 /** Opens a unix socket on the VM's host: SshTransport in production, a local net.connect in tests. */
-export interface UnixSocketOpener {
-  openUnixSocket(remotePath: string): Promise<Duplex>;
-}
-
 export interface QemuProcessDeps {
   /** Runs commands on the VM's host. */
   readonly runner: CommandRunner;

@@ -1,7 +1,11 @@
 import type { Duplex } from 'node:stream';
 import { SshError } from '../ssh/SshError.js';
 import { waitFor } from '../waitFor.js';
-import type { UnixSocketOpener } from './QemuProcess.js';
+
+/** Opens a Unix socket on the VM's host: through SSH's stream-local forward, or locally. */
+export interface UnixSocketOpener {
+  openUnixSocket(remotePath: string): Promise<Duplex>;
+}
 
 /**
  * A connect refused at a socket file that exists: through SSH, sshd's "Channel open failure"

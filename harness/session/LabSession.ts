@@ -31,7 +31,8 @@ import type { FailurePhase } from '../report/Diagnosis.js';
 import { LabVm } from './LabVm.js';
 import type { LinkControl } from '../host/LinkControl.js';
 import type { TestScope } from './TestScope.js';
-import { withViommuDefaults, vmSpecFor, type VmRequest } from './vmSpecFor.js';
+import type { LaunchOptions } from './LaunchOptions.js';
+import { withViommuDefaults, vmSpecFor } from './vmSpecFor.js';
 import { parseTraceReadOutput, traceReadCommand, type TraceFileRead } from '../qemu/TraceFileRead.js';
 
 export interface SessionOpenOptions {
@@ -48,17 +49,6 @@ export interface SessionOpenOptions {
 /** QEMU's sockets, logs and pid files: a private folder in the host's workDir. */
 function vmDir(host: HostSpec): string {
   return `${host.workDir}/vm`;
-}
-
-export interface LaunchOptions extends Pick<VmRequest, 'nicModel' | 'hasViommu' | 'isIncoming' | 'tracePatterns' | 'nics' | 'append' | 'viommu' | 'memoryMiB' | 'extraArgs'> {
-  readonly host: string;
-  readonly role: string;
-  readonly guest?: string;
-  /**
-   * QEMU arguments adding a device under test beyond VFIO NICs and the vIOMMU (which are under
-   * test already): a control boot (diagnoseGuestFailure) leaves them out.
-   */
-  readonly deviceUnderTestArgs?: readonly string[];
 }
 
 /** A lab.yaml VFIO NIC made ready on a host by this run's provisioning. */

@@ -1,7 +1,8 @@
 import { readBootId } from '../../harness/guest/readBootId.js';
 import type { ProbeStream } from '../../harness/measure/ProbeStream.js';
 import type { MigrationRecord } from '../../harness/migration/MigrationRecord.js';
-import type { LabSession, LaunchOptions } from '../../harness/session/LabSession.js';
+import type { LabSession } from '../../harness/session/LabSession.js';
+import type { LaunchOptions } from '../../harness/session/LaunchOptions.js';
 import type { LabVm } from '../../harness/session/LabVm.js';
 import type { TestScope } from '../../harness/session/TestScope.js';
 import { waitFor } from '../../harness/waitFor.js';

@@ -11,7 +11,7 @@ import type { ControlRun } from '../../harness/report/Diagnosis.js';
 import { diagnoseFailure } from '../../harness/session/diagnosis/diagnoseFailure.js';
 import { diagnoseGuestFailure } from '../../harness/session/diagnosis/diagnoseGuestFailure.js';
 import { inLabSetup } from '../../harness/session/diagnosis/inLabSetup.js';
-import type { LaunchOptions } from '../../harness/session/LabSession.js';
+import type { LaunchOptions } from '../../harness/session/LaunchOptions.js';
 import type { LabVm } from '../../harness/session/LabVm.js';
 import { TestScope } from '../../harness/session/TestScope.js';
 

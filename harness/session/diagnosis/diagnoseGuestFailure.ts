@@ -1,6 +1,6 @@
 import { errorMessage, HarnessError } from '../../errors.js';
 import type { LabVm } from '../LabVm.js';
-import type { LaunchOptions } from '../LabSession.js';
+import type { LaunchOptions } from '../LaunchOptions.js';
 import type { TestScope } from '../TestScope.js';
 import { DiagnosedFailure } from './DiagnosedFailure.js';
 import { devicesUnderTest, withoutDevicesUnderTest } from './devicesUnderTest.js';
