@@ -1,6 +1,6 @@
 /**
  * Prints, per migration of one or more runs, the guest outage cut at source STOP and destination
- * RESUME (harness/measure/outageBreakdown.ts), then per run the spread of each part. Reads the
+ * RESUME (harness/migration/outageBreakdown.ts), then per run the spread of each part. Reads the
  * runs' MigrationRecord artifacts, so it works on runs made before the breakdown was recorded.
  *
  *   node dist/bench/outageBreakdown.js reports/<runId> [reports/<runId> ...]

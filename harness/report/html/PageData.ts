@@ -16,7 +16,7 @@ export interface TimelineData {
   readonly events: readonly { readonly tMs: number; readonly side: 'source' | 'destination'; readonly name: string; readonly detail: string }[];
   readonly hooks: readonly { readonly tMs: number; readonly name: string }[];
   readonly probe: { readonly gapStartMs: number | null; readonly gapEndMs: number | null; readonly replyMs: readonly number[] } | null;
-  /** The probe's outage cut at source STOP and destination RESUME (harness/measure/outageBreakdown.ts). */
+  /** The probe's outage cut at source STOP and destination RESUME (harness/migration/outageBreakdown.ts). */
   readonly outage: OutageTimeline | null;
 }
 
