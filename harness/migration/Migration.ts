@@ -7,7 +7,7 @@ import type { MigrationRecord, MigrationSample, Side } from './MigrationRecord.j
 import { describePhase, isHookDue, judgeHooks, type HookOutcome, type PhaseHook } from './PhaseHook.js';
 import type { QmpPeer } from './QmpPeer.js';
 import { FINAL_STATUSES, sampleMigration } from './sampleMigration.js';
-import { assertParametersKnown, migrationParameters } from './migrationParameters.js';
+import { assertParametersKnown, migrationParameters, type MigrationRates } from './migrationParameters.js';
 
 export interface MigrationEnd {
   readonly host: string;
@@ -17,14 +17,10 @@ export interface MigrationEnd {
   readonly clockOffsetMs: number;
 }
 
-export interface MigrationOptions {
+export interface MigrationOptions extends MigrationRates {
   readonly id: string;
   /** Where the destination listens: its migration address and port. */
   readonly listen: { readonly address: string; readonly port: number };
-  readonly downtimeLimitMs: number;
-  readonly maxBandwidthBytesPerSec: number;
-  /** QEMU avail-switchover-bandwidth; absent or 0: QEMU plans the switchover with its own estimate. */
-  readonly switchoverBandwidthBytesPerSec?: number;
   /** Ask for switchover-ack where QEMU knows it (VFIO pre-copy devices use it). */
   readonly isSwitchoverAckWanted?: boolean;
   /** QEMU ≥ 9.1: keep the destination alive on a failed load to read its error. */

@@ -8,18 +8,19 @@ const LAB_KEY: Readonly<Record<string, string>> = {
   'avail-switchover-bandwidth': 'defaults.migration.switchoverBandwidthBytesPerSec',
 };
 
+/** The rates a migration is asked for (MigrationOptions extends it). */
+export interface MigrationRates {
+  readonly downtimeLimitMs: number;
+  readonly maxBandwidthBytesPerSec: number;
+  /** QEMU avail-switchover-bandwidth; absent or 0: QEMU plans the switchover with its own estimate. */
+  readonly switchoverBandwidthBytesPerSec?: number;
+}
+
 /**
  * The parameters set on the source with migrate-set-parameters. avail-switchover-bandwidth is
  * only sent when asked for: 0 is QEMU's default (plan with its own estimate), and QEMU before 8.2
  * does not know the parameter.
  */
-/** The rates a migration is asked for (MigrationOptions carries them). */
-export interface MigrationRates {
-  readonly downtimeLimitMs: number;
-  readonly maxBandwidthBytesPerSec: number;
-  readonly switchoverBandwidthBytesPerSec?: number;
-}
-
 export function migrationParameters(options: MigrationRates): Record<string, number> {
   const parameters: Record<string, number> = { 'downtime-limit': options.downtimeLimitMs, 'max-bandwidth': options.maxBandwidthBytesPerSec };
   const switchover = options.switchoverBandwidthBytesPerSec ?? 0;
